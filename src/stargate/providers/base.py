@@ -7,7 +7,7 @@ that lacks one simply does not implement it: nothing raises ``NotImplementedErro
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -29,7 +29,7 @@ class CallContext:
 class Provider(Protocol):
     async def complete(self, request: ChatRequest, call: CallContext) -> ChatResponse: ...
 
-    def stream(self, request: ChatRequest, call: CallContext) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ChatRequest, call: CallContext) -> AsyncGenerator[StreamEvent, None]:
         """Yield canonical events (see :mod:`stargate.core.stream`). Cancelling the consumer
         (``aclose()`` on the iterator, or task cancellation) must close the upstream request at
         once."""
