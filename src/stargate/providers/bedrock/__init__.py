@@ -1,1 +1,28 @@
-"""providers/bedrock"""
+"""The AWS Bedrock provider (Converse and ConverseStream).
+
+Modules: :mod:`.provider` (the :class:`BedrockProvider`), :mod:`.converse_request`,
+:mod:`.converse_response` and :mod:`.converse_stream` (pure translation to and from the canonical
+core), :mod:`.eventstream` (frame decoding), :mod:`.errors` (the one error table),
+:mod:`.signing` (credentials, SigV4 and bearer auth), :mod:`.endpoint` (region and URLs).
+"""
+
+from stargate.providers.bedrock.provider import BedrockProvider, BedrockTimeouts
+from stargate.providers.bedrock.signing import (
+    AwsCredentials,
+    BearerToken,
+    BedrockCredentials,
+    CredentialSource,
+    credential_source,
+    open_credentials,
+)
+
+__all__ = [
+    "AwsCredentials",
+    "BearerToken",
+    "BedrockCredentials",
+    "BedrockProvider",
+    "BedrockTimeouts",
+    "CredentialSource",
+    "credential_source",
+    "open_credentials",
+]

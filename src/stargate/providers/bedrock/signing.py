@@ -1,0 +1,271 @@
+"""Credentials for Bedrock, and signing each request with them.
+
+Where credentials come from, first match wins (:func:`credential_source`):
+
+1. ``aws_bedrock_api_key`` in the deployment's params → ``Authorization: Bearer``;
+2. ``aws_access_key_id`` + ``aws_secret_access_key`` (+ ``aws_session_token``) → SigV4;
+3. ``aws_profile_name`` → SigV4 with that profile of the shared config files;
+4. ``AWS_BEARER_TOKEN_BEDROCK`` in the environment → bearer (botocore prefers it too);
+5. botocore's default chain (environment, profile, web identity, SSO, container/ECS, IMDS) →
+   SigV4.
+
+A source is resolved once, at start-up (:func:`open_credentials`, in a worker thread because the
+chain may do network I/O). Refreshable credentials (container, IMDS, assume-role) are refreshed
+off the event loop: when they enter the advisory window a background task refreshes them in a
+thread while requests keep signing with the current ones; only inside the mandatory window does
+a request wait for that refresh. Signing itself is HMAC only (well under a millisecond).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, assert_never
+
+import botocore.session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCredentials
+from botocore.exceptions import BotoCoreError
+
+from stargate.config.deployment import Deployment
+from stargate.errors import ConfigError, UpstreamServerError
+
+__all__ = [
+    "ADVISORY_REFRESH_SECONDS",
+    "BEARER_ENV",
+    "MANDATORY_REFRESH_SECONDS",
+    "SIGNING_SERVICE",
+    "AwsCredentials",
+    "BearerToken",
+    "BedrockCredentials",
+    "CredentialSource",
+    "authorize",
+    "credential_source",
+    "open_credentials",
+    "sign_sigv4",
+]
+
+SIGNING_SERVICE = "bedrock"  # not "bedrock-runtime"
+BEARER_ENV = "AWS_BEARER_TOKEN_BEDROCK"
+ADVISORY_REFRESH_SECONDS = 15 * 60
+MANDATORY_REFRESH_SECONDS = 10 * 60
+
+_log = logging.getLogger(__name__)
+
+SourceKind = Literal["bearer", "static", "profile", "default"]
+
+
+@dataclass(slots=True, frozen=True)
+class CredentialSource:
+    """Where one deployment's credentials come from. Hashable: equal sources share one
+    resolved credential object. Secrets are kept out of ``repr``."""
+
+    kind: SourceKind
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    profile: str | None = None
+    bearer_token: str | None = field(default=None, repr=False)
+
+    def describe(self) -> str:
+        match self.kind:
+            case "bearer":
+                return "a Bedrock API key"
+            case "static":
+                return f"access key {self.access_key_id}"
+            case "profile":
+                return f"AWS profile {self.profile}"
+            case "default":
+                return "the AWS default credential chain"
+            case _:
+                assert_never(self.kind)
+
+
+def credential_source(deployment: Deployment, environ: Mapping[str, str]) -> CredentialSource:
+    params = deployment.params
+    where = f"deployment {deployment.id}"
+
+    def text(name: str) -> str | None:
+        value = params.get(name)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be a string", source=where)
+        return value
+
+    api_key = text("aws_bedrock_api_key")
+    if api_key:
+        return CredentialSource("bearer", bearer_token=api_key)
+    key_id, secret = text("aws_access_key_id"), text("aws_secret_access_key")
+    if key_id or secret:
+        if not (key_id and secret):
+            raise ConfigError(
+                "aws_access_key_id and aws_secret_access_key must be given together", source=where
+            )
+        return CredentialSource(
+            "static",
+            access_key_id=key_id,
+            secret_access_key=secret,
+            session_token=text("aws_session_token"),
+        )
+    profile = text("aws_profile_name")
+    if profile:
+        return CredentialSource("profile", profile=profile)
+    if environ.get(BEARER_ENV):
+        return CredentialSource("bearer", bearer_token=environ[BEARER_ENV])
+    return CredentialSource("default")
+
+
+class BearerToken:
+    """A Bedrock API key, sent as ``Authorization: Bearer``."""
+
+    __slots__ = ("_token",)
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "BearerToken(<hidden>)"
+
+    def header(self) -> str:
+        return f"Bearer {self._token}"
+
+    async def aclose(self) -> None:
+        """A static token holds nothing to release."""
+
+
+class AwsCredentials:
+    """botocore credentials plus the current frozen snapshot, refreshed off the event loop."""
+
+    def __init__(self, credentials: Credentials, frozen: ReadOnlyCredentials, label: str) -> None:
+        self._credentials = credentials
+        self._frozen = frozen
+        self._label = label
+        self._refresh_task: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"AwsCredentials({self._label})"
+
+    @classmethod
+    async def resolve(cls, source: CredentialSource) -> AwsCredentials:
+        """Load the credentials of a SigV4 source (in a thread: the chain may do network I/O)."""
+        credentials, frozen = await asyncio.to_thread(_load, source)
+        return cls(credentials, frozen, source.describe())
+
+    async def current(self) -> ReadOnlyCredentials:
+        credentials = self._credentials
+        if isinstance(credentials, RefreshableCredentials):
+            if credentials.refresh_needed(MANDATORY_REFRESH_SECONDS):
+                await self._refresh_now()
+            elif credentials.refresh_needed(ADVISORY_REFRESH_SECONDS):
+                self._start_refresh()
+        return self._frozen
+
+    async def aclose(self) -> None:
+        task, self._refresh_task = self._refresh_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def _start_refresh(self) -> asyncio.Task[None]:
+        task = self._refresh_task
+        if task is None or task.done():
+            task = asyncio.get_running_loop().create_task(self._refresh())
+            task.add_done_callback(self._log_refresh_failure)
+            self._refresh_task = task
+        return task
+
+    async def _refresh(self) -> None:
+        self._frozen = await asyncio.to_thread(self._credentials.get_frozen_credentials)
+
+    async def _refresh_now(self) -> None:
+        try:
+            await asyncio.shield(self._start_refresh())
+        except Exception as exc:
+            raise UpstreamServerError(
+                f"the gateway could not refresh its AWS credentials ({self._label}): "
+                f"{type(exc).__name__}"
+            ) from exc
+
+    def _log_refresh_failure(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            _log.warning(
+                "refreshing AWS credentials (%s) failed: %s", self._label, type(exc).__name__
+            )
+
+
+BedrockCredentials = AwsCredentials | BearerToken
+
+
+async def open_credentials(source: CredentialSource) -> BedrockCredentials:
+    """Resolve a source once (at start-up). Raises :class:`ConfigError` when none are found."""
+    match source.kind:
+        case "bearer":
+            if not source.bearer_token:
+                raise ConfigError("a bearer credential source needs a token", source="bedrock")
+            return BearerToken(source.bearer_token)
+        case "static" | "profile" | "default":
+            return await AwsCredentials.resolve(source)
+        case _:
+            assert_never(source.kind)
+
+
+def _load(source: CredentialSource) -> tuple[Credentials, ReadOnlyCredentials]:
+    if source.kind == "static":
+        if not source.access_key_id or not source.secret_access_key:
+            raise ConfigError("static AWS credentials need a key id and a secret", source="bedrock")
+        credentials = Credentials(
+            source.access_key_id, source.secret_access_key, source.session_token
+        )
+        return credentials, credentials.get_frozen_credentials()
+    try:
+        session = botocore.session.Session(profile=source.profile)
+        found = session.get_credentials()
+        frozen = found.get_frozen_credentials() if found is not None else None
+    except BotoCoreError as exc:
+        raise ConfigError(
+            f"could not load AWS credentials from {source.describe()}: {exc}", source="bedrock"
+        ) from exc
+    if found is None or frozen is None or not frozen.access_key or not frozen.secret_key:
+        raise ConfigError(f"no AWS credentials found in {source.describe()}", source="bedrock")
+    return found, frozen
+
+
+def sign_sigv4(
+    frozen: ReadOnlyCredentials,
+    *,
+    region: str,
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+) -> dict[str, str]:
+    """``headers`` plus ``X-Amz-Date``, ``X-Amz-Security-Token`` (session credentials) and
+    ``Authorization``, signed over ``url`` exactly as written and the exact ``body`` bytes."""
+    request = AWSRequest(method="POST", url=url, data=body, headers=dict(headers))
+    SigV4Auth(frozen, SIGNING_SERVICE, region).add_auth(request)
+    return {name: str(value) for name, value in request.headers.items()}
+
+
+async def authorize(
+    credentials: BedrockCredentials,
+    *,
+    region: str,
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+) -> dict[str, str]:
+    """The request headers with authentication added, by whichever scheme the credentials use."""
+    match credentials:
+        case BearerToken():
+            return {**headers, "Authorization": credentials.header()}
+        case AwsCredentials():
+            frozen = await credentials.current()
+            return sign_sigv4(frozen, region=region, url=url, body=body, headers=headers)
+        case _:
+            assert_never(credentials)

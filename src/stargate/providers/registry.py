@@ -1,0 +1,178 @@
+"""The provider set: the only place that names every provider.
+
+:meth:`ProviderSet.open` builds one provider per deployment at start-up (in the app lifespan),
+over one shared aiohttp session, and resolves each distinct credential source once.
+:meth:`ProviderSet.aclose` releases all of it. Nothing else in the gateway knows which providers
+exist.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+
+import aiohttp
+
+from stargate.config.deployment import Deployment
+from stargate.errors import ConfigError
+from stargate.providers.base import Provider
+from stargate.providers.bedrock.provider import BedrockProvider
+from stargate.providers.bedrock.signing import (
+    BedrockCredentials,
+    CredentialSource,
+    credential_source,
+    open_credentials,
+)
+
+__all__ = ["PROVIDER_NAMES", "PoolSettings", "ProviderSet"]
+
+PROVIDER_NAMES = ("bedrock",)
+
+
+@dataclass(slots=True, frozen=True)
+class PoolSettings:
+    """The shared connection pool. aiohttp's defaults (100 connections in all, no per-host
+    limit, a 15 s keep-alive) silently queue calls at 100 in flight; these are explicit."""
+
+    limit: int = 1024  # connections in all
+    limit_per_host: int = 512  # connections to one upstream host
+    keepalive_seconds: float = 60.0  # idle connections kept this long
+    dns_cache_seconds: int = 300
+    user_agent: str = "stargate-gateway"
+
+
+class ProviderSet:
+    """One provider per deployment id, sharing one HTTP session."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        providers: Mapping[str, Provider],
+        credentials: Sequence[BedrockCredentials],
+    ) -> None:
+        self._session = session
+        self._providers = dict(providers)
+        self._credentials = list(credentials)
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        deployments: Sequence[Deployment],
+        *,
+        environ: Mapping[str, str] | None = None,
+        pool: PoolSettings | None = None,
+    ) -> ProviderSet:
+        """Build every deployment's provider. Raises :class:`ConfigError` naming the deployment
+        for an unknown provider, a duplicate id, or credentials that cannot be found."""
+        env = os.environ if environ is None else environ
+        _check(deployments)
+        session = _open_session(pool or PoolSettings())
+        resolved: dict[CredentialSource, BedrockCredentials] = {}
+        providers: dict[str, Provider] = {}
+        try:
+            for deployment in deployments:
+                match deployment.provider:
+                    case "bedrock":
+                        source = credential_source(deployment, env)
+                        credentials = resolved.get(source)
+                        if credentials is None:
+                            credentials = await _open_credentials(deployment, source)
+                            resolved[source] = credentials
+                        providers[deployment.id] = BedrockProvider(
+                            deployment, session, credentials, environ=env
+                        )
+                    case other:
+                        raise ConfigError(
+                            f"unknown provider {other!r}", source=f"deployment {deployment.id}"
+                        )
+        except BaseException:
+            await _close_all(providers.values(), resolved.values(), session)
+            raise
+        return cls(session, providers, list(resolved.values()))
+
+    def get(self, deployment_id: str) -> Provider:
+        """The provider of a deployment. A ``KeyError`` means routing asked for an id that was
+        never configured (a bug, not a caller error)."""
+        try:
+            return self._providers[deployment_id]
+        except KeyError:
+            raise KeyError(f"no provider for deployment {deployment_id!r}") from None
+
+    def __contains__(self, deployment_id: object) -> bool:
+        return deployment_id in self._providers
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._providers)
+
+    def __len__(self) -> int:
+        return len(self._providers)
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await _close_all(self._providers.values(), self._credentials, self._session)
+
+    async def __aenter__(self) -> ProviderSet:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _check(deployments: Sequence[Deployment]) -> None:
+    seen: set[str] = set()
+    for deployment in deployments:
+        if deployment.id in seen:
+            raise ConfigError("duplicate deployment id", source=f"deployment {deployment.id}")
+        seen.add(deployment.id)
+        if deployment.provider not in PROVIDER_NAMES:
+            raise ConfigError(
+                f"unknown provider {deployment.provider!r} (known: {', '.join(PROVIDER_NAMES)})",
+                source=f"deployment {deployment.id}",
+            )
+
+
+def _open_session(pool: PoolSettings) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(
+        limit=pool.limit,
+        limit_per_host=pool.limit_per_host,
+        keepalive_timeout=pool.keepalive_seconds,
+        ttl_dns_cache=pool.dns_cache_seconds,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        # Every call sets its own timeouts; aiohttp's default 300 s total would cut long streams.
+        timeout=aiohttp.ClientTimeout(total=None),
+        headers={"User-Agent": pool.user_agent},
+        raise_for_status=False,
+    )
+
+
+async def _open_credentials(deployment: Deployment, source: CredentialSource) -> BedrockCredentials:
+    try:
+        return await open_credentials(source)
+    except ConfigError as exc:
+        raise ConfigError(exc.reason, source=f"deployment {deployment.id}") from exc
+
+
+async def _close_all(
+    providers: object,
+    credentials: object,
+    session: aiohttp.ClientSession,
+) -> None:
+    try:
+        for provider in list(providers):  # type: ignore[call-overload]
+            await provider.aclose()
+        for credential in list(credentials):  # type: ignore[call-overload]
+            await credential.aclose()
+    finally:
+        await session.close()
