@@ -125,6 +125,10 @@ class BedrockProvider:
         return self._deployment
 
     @property
+    def credentials(self) -> BedrockCredentials:
+        return self._credentials
+
+    @property
     def endpoint(self) -> BedrockEndpoint:
         return self._endpoint
 

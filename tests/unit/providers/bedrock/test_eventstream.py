@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pytest
+
+from stargate.errors import UpstreamBadResponse
+from stargate.providers.bedrock.eventstream import Frame, FrameDecoder, decode_payload
+from tests.unit.providers.bedrock.fakes import (
+    corrupt,
+    error_frame,
+    event,
+    exception_frame,
+    text_turn,
+)
+
+
+def test_frames_split_at_every_byte_boundary_decode_whole() -> None:
+    data = b"".join(text_turn())
+    decoder = FrameDecoder()
+    frames: list[Frame] = []
+    for i in range(len(data)):
+        frames.extend(decoder.feed(data[i : i + 1]))
+    assert [f.name for f in frames] == [
+        "messageStart",
+        "contentBlockDelta",
+        "contentBlockDelta",
+        "contentBlockStop",
+        "messageStop",
+        "metadata",
+    ]
+    assert all(f.message_type == "event" for f in frames)
+    assert decode_payload(frames[1]) == {
+        "contentBlockIndex": 0,
+        "delta": {"text": "Hello"},
+        "p": "abcdefghijklmnop",
+    }
+
+
+def test_exception_and_error_frames() -> None:
+    frames = FrameDecoder().feed(
+        exception_frame("throttlingException", "slow down") + error_frame("Boom", "it broke")
+    )
+    assert frames[0] == Frame("exception", "throttlingException", b'{"message":"slow down"}')
+    assert decode_payload(frames[0]) == {"message": "slow down"}
+    assert frames[1] == Frame("error", "Boom", b"", "it broke")
+
+
+def test_a_corrupt_frame_is_a_bad_response() -> None:
+    with pytest.raises(UpstreamBadResponse, match="ChecksumMismatch"):
+        FrameDecoder().feed(corrupt(event("messageStop", {"stopReason": "end_turn"})))
+
+
+def test_a_payload_that_is_not_a_json_object_is_a_bad_response() -> None:
+    with pytest.raises(UpstreamBadResponse, match="not JSON"):
+        decode_payload(Frame("event", "metadata", b"{nope"))
+    with pytest.raises(UpstreamBadResponse, match="not a JSON object"):
+        decode_payload(Frame("event", "metadata", b"[1]"))
