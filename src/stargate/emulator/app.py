@@ -43,7 +43,7 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 """The largest request body read (InvokeModel allows 25,000,000 bytes)."""
 
 REQUEST_ID_HEADER = "x-amzn-RequestId"
-_REQUEST_ID = "stargate.emulator.request_id"
+_REQUEST_ID = web.RequestKey("stargate.emulator.request_id", str)
 _log = logging.getLogger("stargate.emulator")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -76,7 +76,7 @@ class Stats:
                 "operation": operation,
                 "method": method,
                 "path": path,
-                "headers": {name: redact(name, value) for name, value in headers},
+                "headers": {str(name): redact(name, value) for name, value in headers},
                 "body": _recorded_body(body),
             }
         )
