@@ -24,6 +24,8 @@ class ModelInfo:
     max_input_tokens: int | None = None
     max_output_tokens: int | None = None
     description: str | None = None
+    # Names that keys and teams may list in ``models`` to reach every deployment in the group.
+    access_groups: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 

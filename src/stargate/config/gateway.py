@@ -1,0 +1,62 @@
+"""The resolved configuration a gateway process runs on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from stargate.config.database_url import DEFAULT_DATABASE_URL, redact_database_url
+from stargate.config.deployment import Deployment
+
+__all__ = [
+    "DEFAULT_ADMIN_HOST",
+    "DEFAULT_ADMIN_PORT",
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "GatewayConfig",
+]
+
+DEFAULT_HOST = "0.0.0.0"
+DEFAULT_PORT = 4000
+DEFAULT_ADMIN_HOST = "127.0.0.1"
+DEFAULT_ADMIN_PORT = 4001
+
+
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """Everything from ``config.yaml`` (or the embedded defaults) and the environment, checked
+    and resolved: no ``os.environ/`` reference is left in the parts Stargate uses.
+
+    ``litellm_settings``, ``router_settings`` and ``general_settings`` are the sections as
+    written (references resolved where the variable is set), for features that read keys the
+    schema does not type yet. ``warnings`` names every LiteLLM setting that was ignored.
+    """
+
+    source: str
+    deployments: tuple[Deployment, ...] = ()
+    master_key: str | None = field(default=None, repr=False)
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    admin_host: str = DEFAULT_ADMIN_HOST
+    admin_port: int = DEFAULT_ADMIN_PORT
+    drop_params: bool = False
+    warnings: tuple[str, ...] = ()
+    litellm_settings: Mapping[str, Any] = field(default_factory=_empty, repr=False)
+    router_settings: Mapping[str, Any] = field(default_factory=_empty, repr=False)
+    general_settings: Mapping[str, Any] = field(default_factory=_empty, repr=False)
+
+    @property
+    def model_names(self) -> tuple[str, ...]:
+        """The public model names, each once, in the order the file gives them."""
+        return tuple(dict.fromkeys(d.model_name for d in self.deployments))
+
+    @property
+    def database_url_redacted(self) -> str:
+        return redact_database_url(self.database_url)
