@@ -1,0 +1,1 @@
+"""Alembic migrations for :mod:`stargate.store.tables`, run by :mod:`stargate.store.migrate`."""
