@@ -9,7 +9,7 @@ exist.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -165,14 +165,14 @@ async def _open_credentials(deployment: Deployment, source: CredentialSource) ->
 
 
 async def _close_all(
-    providers: object,
-    credentials: object,
+    providers: Iterable[Provider],
+    credentials: Iterable[BedrockCredentials],
     session: aiohttp.ClientSession,
 ) -> None:
     try:
-        for provider in list(providers):  # type: ignore[call-overload]
+        for provider in list(providers):
             await provider.aclose()
-        for credential in list(credentials):  # type: ignore[call-overload]
+        for credential in list(credentials):
             await credential.aclose()
     finally:
         await session.close()

@@ -161,8 +161,13 @@ class BedrockProvider:
     async def stream(
         self, request: ChatRequest, call: CallContext
     ) -> AsyncGenerator[StreamEvent, None]:
+        # No total deadline (a long answer may stream for many minutes); waiting for a pooled
+        # connection is bounded like silence is.
         timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=self._timeouts.connect, sock_read=self._timeouts.stream_idle
+            total=None,
+            connect=self._timeouts.stream_idle,
+            sock_connect=self._timeouts.connect,
+            sock_read=self._timeouts.stream_idle,
         )
         url, body, headers = await self._prepare(request, call, "converse-stream", _EVENT_STREAM)
         with self._transport_errors():
