@@ -1,1 +1,5 @@
-"""telemetry"""
+"""Telemetry: metrics, traces, structured logs."""
+
+from stargate.telemetry.metrics import CONTENT_TYPE_LATEST, Metrics, RequestLabels
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "RequestLabels"]

@@ -1,0 +1,39 @@
+# Stargate: the two commands that matter are `make run` and `make test`.
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+
+.PHONY: run test bootstrap lint typecheck imports unit bench clean
+
+## Bootstrap: uv (pinned) and the locked dependency set (hashes in uv.lock).
+bootstrap:
+	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || \
+		python3 -m pip install --quiet --user "uv==$(UV_VERSION)" || \
+		python3 -m pip install --quiet "uv==$(UV_VERSION)"
+	@$(UV) sync --frozen --quiet
+
+## The gateway on its embedded defaults (SQLite, in-process counters, the Bedrock emulator).
+run: bootstrap
+	@UV="$(UV)" ./scripts/run-local
+
+## The whole suite and every gate.
+test: bootstrap lint typecheck imports unit
+
+lint:
+	$(UV) run --frozen ruff check src tests bench
+	$(UV) run --frozen ruff format --check src tests bench
+
+typecheck:
+	$(UV) run --frozen mypy
+
+imports:
+	$(UV) run --frozen lint-imports
+
+unit:
+	$(UV) run --frozen pytest -q
+
+bench: bootstrap
+	$(UV) run --frozen python -m bench.run
+
+clean:
+	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -1,0 +1,96 @@
+"""Start the emulator and the gateway as real processes, and read their CPU time from /proc."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+ACCESS_KEY_ID = "AKIDEXAMPLE"
+SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+MASTER_KEY = "sk-bench-master-key-0000000000"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its reaped children."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return (utime + stime + cutime + cstime) / CLK_TCK
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as resp:
+            if resp.status < 500:
+                return time.perf_counter() - started
+        time.sleep(0.01)
+    raise TimeoutError(url)
+
+
+def _stargate() -> list[str]:
+    return [str(Path(sys.executable).parent / "stargate")]
+
+
+@contextlib.contextmanager
+def emulator(port: int) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        [*_stargate(), "emulator", "--fast", "--port", str(port),
+         "--access-key-id", ACCESS_KEY_ID, "--secret-access-key", SECRET_ACCESS_KEY],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        _wait(f"http://127.0.0.1:{port}/_emulator/stats", proc)
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+@contextlib.contextmanager
+def gateway(
+    port: int, emulator_port: int, workdir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STARGATE_"))}
+    env.update(
+        AWS_ACCESS_KEY_ID=ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY,
+        AWS_BEDROCK_RUNTIME_ENDPOINT=f"http://127.0.0.1:{emulator_port}",
+        AWS_EC2_METADATA_DISABLED="true",
+        STARGATE_MASTER_KEY=MASTER_KEY,
+        DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
+        **(extra_env or {}),
+    )
+    proc = subprocess.Popen(
+        [*_stargate(), "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--admin-port", str(free_port())],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        startup = _wait(f"http://127.0.0.1:{port}/health/liveliness", proc)
+        yield proc, startup
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

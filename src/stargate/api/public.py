@@ -1,0 +1,181 @@
+"""The public listener: the OpenAI dialect, model list, health and metrics.
+
+Hot-path handlers take the raw request, parse JSON with orjson and hand a plain dict to the
+translator: no pydantic, no framework validation on the way through.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncGenerator
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from stargate.api.auth import presented_key
+from stargate.api.errors import render_openai_error
+from stargate.api.health import health_routes
+from stargate.api.request_id import request_id_from
+from stargate.api.runtime import Runtime
+from stargate.api.streaming import EventStreamResponse
+from stargate.core import StreamEvent
+from stargate.errors import (
+    InternalError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    RequestTooLarge,
+    StargateError,
+)
+from stargate.pipeline import RequestContext
+from stargate.telemetry import CONTENT_TYPE_LATEST
+from stargate.translate.openai_request import parse_chat_request, stream_include_usage
+from stargate.translate.openai_response import render_chat_response
+from stargate.translate.openai_stream import ChatStreamRenderer
+
+__all__ = ["ADMIN_PREFIXES", "create_public_app"]
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+# Paths of LiteLLM's admin API (and Stargate's), refused on the public listener.
+ADMIN_PREFIXES = (
+    "/key/", "/user/", "/team/", "/model/", "/spend/", "/global/", "/budget/", "/customer/",
+    "/organization/", "/ui", "/docs", "/redoc", "/openapi.json", "/v1/model/info",
+    "/model_group/", "/config/", "/health/details", "/admin",
+)  # fmt: skip
+
+JSON = "application/json"
+
+
+def _json(body: object, request_id: str, status: int = 200) -> Response:
+    return Response(
+        orjson.dumps(body), status_code=status, media_type=JSON,
+        headers={"x-request-id": request_id},
+    )  # fmt: skip
+
+
+async def read_json(request: Request) -> object:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise RequestTooLarge(f"Request body is larger than {MAX_BODY_BYTES} bytes.")
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise RequestTooLarge(f"Request body is larger than {MAX_BODY_BYTES} bytes.")
+    if not raw:
+        raise InvalidRequest("Request body is empty; send a JSON object.", code="invalid_json")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"Request body is not valid JSON: {exc}", code="invalid_json") from exc
+
+
+def create_public_app(runtime: Runtime) -> Starlette:
+    pipeline = runtime.pipeline
+    drop_unknown = runtime.config.drop_params
+
+    async def chat_completions(request: Request) -> Response | EventStreamResponse:
+        request_id = request_id_from(request.headers.get("x-request-id"))
+        ctx = RequestContext(request_id, route=request.url.path, started=time.perf_counter())
+        try:
+            principal = pipeline.authenticate(presented_key(request.headers))
+            body = await read_json(request)
+            chat = parse_chat_request(body, drop_unknown=drop_unknown)
+            response_id = "chatcmpl-" + uuid.uuid4().hex
+            created = int(time.time())
+            if chat.stream:
+                events = await pipeline.open_stream(chat, principal, ctx)
+                assert isinstance(body, dict)  # parse_chat_request accepted it
+                renderer = ChatStreamRenderer(
+                    response_id=response_id,
+                    request_model=chat.model,
+                    created=created,
+                    include_usage=stream_include_usage(body),
+                )
+                return EventStreamResponse(
+                    _sse(events, renderer), headers={"x-request-id": request_id}
+                )
+            result = await pipeline.complete(chat, principal, ctx)
+            rendered = render_chat_response(
+                result, request_model=chat.model, created=created, response_id=response_id
+            )
+            return _json(rendered, request_id)
+        except StargateError as err:
+            return render_openai_error(err, request_id)
+
+    async def list_models(request: Request) -> Response:
+        request_id = request_id_from(request.headers.get("x-request-id"))
+        try:
+            pipeline.authenticate(presented_key(request.headers))
+        except StargateError as err:
+            return render_openai_error(err, request_id)
+        data = []
+        for group in runtime.router.groups():
+            first = group.deployments[0]
+            data.append(
+                {
+                    "id": group.name,
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": first.provider,
+                    "provider": first.provider,
+                    "description": first.info.description,
+                }
+            )
+        return _json({"object": "list", "data": data}, request_id)
+
+    async def metrics(request: Request) -> Response:
+        return Response(runtime.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    async def head_root(request: Request) -> Response:
+        return Response(status_code=200)
+
+    async def fallback(request: Request) -> Response:
+        request_id = request_id_from(request.headers.get("x-request-id"))
+        path = request.url.path
+        if path.startswith(ADMIN_PREFIXES) or path.rstrip("/") in {"/ui", "/docs", "/redoc"}:
+            err: StargateError = PermissionDenied(
+                f"{path} is part of the admin API, which is served only on the internal admin "
+                f"listener ({runtime.config.admin_host}:{runtime.config.admin_port} here), "
+                "never on the public one.",
+                code="admin_route_on_public_listener",
+            )
+        else:
+            err = NotFound(f"No route {request.method} {path} on this gateway.", code="no_route")
+        return render_openai_error(err, request_id)
+
+    routes = [
+        Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        Route("/chat/completions", chat_completions, methods=["POST"]),
+        Route("/v1/chat", chat_completions, methods=["POST"]),
+        Route("/v1/models", list_models, methods=["GET"]),
+        Route("/models", list_models, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/metrics/", metrics, methods=["GET"]),
+        Route("/", head_root, methods=["HEAD", "GET"]),
+        *health_routes(runtime),
+        Route("/{path:path}", fallback, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    ]
+    return Starlette(routes=routes)
+
+
+async def _sse(
+    events: AsyncGenerator[StreamEvent, None], renderer: ChatStreamRenderer
+) -> AsyncGenerator[bytes, None]:
+    try:
+        async for event in events:
+            for line in renderer.feed(event):
+                yield line
+        for line in renderer.finish():
+            yield line
+    except StargateError as err:
+        for line in renderer.error_event(err):
+            yield line
+    except Exception as exc:  # a bug of ours: tell the client, never hang
+        for line in renderer.error_event(InternalError(f"Internal error: {type(exc).__name__}")):
+            yield line
+    finally:
+        await events.aclose()

@@ -1,0 +1,3 @@
+from stargate.cli.main import main
+
+main()
