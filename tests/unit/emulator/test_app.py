@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import orjson
 import pytest
+import yarl
 from aiohttp.test_utils import TestClient, TestServer
 from botocore.eventstream import EventStreamBuffer
 
@@ -264,3 +265,26 @@ async def test_the_health_route_needs_no_credentials(make_client: MakeClient) ->
     response = await client.get("/_emulator/health")
 
     assert (response.status, await response.json()) == (200, {"status": "ok"})
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [
+        "arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.amazon.nova-micro-v1%3A0",
+        "arn:aws:bedrock:us-east-1:123456789012:inference-profile%2Fus.amazon.nova-micro-v1:0",
+        "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-micro-v1:0",
+    ],
+)
+async def test_arn_model_ids_are_decoded_from_the_path(
+    make_client: MakeClient, segment: str
+) -> None:
+    client = await make_client()
+
+    url = yarl.URL(f"{client.make_url('/')}model/{segment}/converse", encoded=True)
+
+    async with client.session.post(url, data=converse_body("hi"), headers=AUTH) as response:
+        status = response.status
+    [record] = (await (await client.get("/_emulator/requests")).json())["requests"]
+
+    assert status == 200
+    assert record["path"] == f"/model/{segment}/converse"

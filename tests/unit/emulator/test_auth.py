@@ -29,14 +29,13 @@ def signed(
     region: str = "us-east-1",
     service: str = "bedrock",
     body: bytes = BODY,
-    extra_headers: dict[str, str] | None = None,
 ) -> ReceivedRequest:
     url = f"http://{HOST}{path}"
     request = AWSRequest(
         method="POST", url=url, data=body, headers={"Content-Type": "application/json"}
     )
     SigV4Auth(Credentials(key_id, secret), service, region).add_auth(request)
-    headers = [("Host", HOST), *request.headers.items(), *(extra_headers or {}).items()]
+    headers = [("Host", HOST), *request.headers.items()]
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     return received_request("POST", target, headers, body)
