@@ -85,12 +85,12 @@ async def write_event_stream(
         },
     )
     response.enable_chunked_encoding()
-    await response.prepare(call.request)
     state.stats.streams_started += 1
-    first_byte_ms = call.elapsed_ms()
     end = _cut(len(events)) if faults.stream_end is not None else len(events)
     outcome: StreamOutcome = "completed" if faults.stream_end is None else "faulted"
     try:
+        await response.prepare(call.request)
+        first_byte_ms = call.elapsed_ms()
         for index, event in enumerate(events[:end]):
             if index and faults.slow_chunks_ms:
                 await asyncio.sleep(faults.slow_chunks_ms / 1000)
