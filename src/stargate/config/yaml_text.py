@@ -25,6 +25,7 @@ from stargate.errors import ConfigError
 __all__ = ["YamlDocument", "parse_yaml"]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 _MAX_DEPTH = 64
 
 
@@ -91,6 +92,10 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
 def _build(loader: _ExactLoader, node: Node, loc: Loc, lines: dict[Loc, int], source: str) -> Any:
     if len(loc) > _MAX_DEPTH:
         raise ConfigError("nesting is too deep (a recursive alias?)", source=source)
+    if isinstance(node, MappingNode | SequenceNode) and node.tag not in _PLAIN_TAGS:
+        raise ConfigError(
+            f"line {node.start_mark.line + 1}: YAML tag {node.tag} is not supported", source=source
+        )
     if isinstance(node, MappingNode):
         return _build_mapping(loader, node, loc, lines, source)
     if isinstance(node, SequenceNode):

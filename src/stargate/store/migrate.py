@@ -5,10 +5,10 @@
 Alembic is configured in code: the scripts live in ``migrations/`` inside the package, so an
 installed wheel can migrate without any ``alembic.ini``.
 
-All of one upgrade runs in one transaction. On PostgreSQL it first takes an advisory lock, so
-replicas starting together migrate one after the other (the second finds nothing to do), and it
-creates the URL's ``schema`` when there is one. On SQLite the transaction starts with
-``BEGIN IMMEDIATE``, which serialises concurrent upgrades the same way.
+All of one upgrade runs in one transaction, which first takes a lock: an advisory lock on
+PostgreSQL, the write lock (``BEGIN IMMEDIATE``) on SQLite. Replicas starting together migrate
+one after the other, and the second finds nothing to do. On PostgreSQL the URL's ``schema`` is
+created when missing.
 
 To change the schema: edit :mod:`stargate.store.tables`, add ``migrations/versions/r000N_*.py``
 with ``down_revision`` set to the previous revision; the integration tests fail while the two
@@ -68,8 +68,12 @@ async def _upgrade_url(database_url: str) -> None:
 async def upgrade_database(database: Database, revision: str = "head") -> None:
     """Upgrade an open database to ``revision`` in one transaction."""
     async with database.engine.connect() as conn:
+        # Take the lock before Alembic runs, so that a second upgrade (another replica, or
+        # another task here: Alembic's context is process-global) waits, then finds nothing
+        # to do.
         if database.dialect == "sqlite":
             await conn.execution_options(stargate_sqlite_begin="IMMEDIATE")
+            await conn.execute(text("SELECT 1"))  # opens BEGIN IMMEDIATE: the write lock
         else:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
             if database.schema:
