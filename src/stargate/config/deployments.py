@@ -3,10 +3,10 @@
 LiteLLM spellings are folded into one name each, so providers read a single key:
 ``api_base`` → ``aws_bedrock_runtime_endpoint`` and ``api_key`` → ``aws_bedrock_api_key``
 (a Bedrock API key). As LiteLLM does, an entry without an endpoint takes
-``AWS_BEDROCK_RUNTIME_ENDPOINT`` and one without a region takes ``AWS_REGION_NAME``,
-``AWS_REGION`` or ``AWS_DEFAULT_REGION`` from the lookup (environment first, then the file's
-``environment_variables``). Prices may sit in ``litellm_params`` (LiteLLM's custom pricing) or in
-``model_info``; they end up in :class:`ModelInfo`.
+``AWS_BEDROCK_RUNTIME_ENDPOINT``, and one without a region takes the region of its ARN model id,
+else ``AWS_REGION_NAME``, ``AWS_REGION`` or ``AWS_DEFAULT_REGION`` from the lookup (environment
+first, then the file's ``environment_variables``). Prices may sit in ``litellm_params``
+(LiteLLM's custom pricing) or in ``model_info``; they end up in :class:`ModelInfo`.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def build_deployment(
     )
     if api_key is not None:
         params["aws_bedrock_api_key"] = api_key
-    region = _region(p.aws_region_name, at, lookup, locator)
+    region = _region(p.aws_region_name, ref.model, at, lookup, locator)
     if region is not None:
         params["aws_region_name"] = region
     if bool(p.aws_access_key_id) != bool(p.aws_secret_access_key):
@@ -148,8 +148,13 @@ def _endpoint(url: str, env_name: str | None, loc: Loc, locator: Locator) -> str
     return url.strip().rstrip("/")
 
 
-def _region(given: str | None, at: Loc, lookup: Mapping[str, str], locator: Locator) -> str | None:
+def _region(
+    given: str | None, model: str, at: Loc, lookup: Mapping[str, str], locator: Locator
+) -> str | None:
     region, origin = given, repr(given)
+    arn_fields = model.split(":") if model.startswith("arn:") else []
+    if region is None and len(arn_fields) > 3 and arn_fields[3]:
+        region, origin = arn_fields[3], f"not set, and the ARN's region {arn_fields[3]!r}"
     if region is None:
         for name in REGION_ENVS:
             if lookup.get(name):

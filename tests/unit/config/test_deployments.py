@@ -139,6 +139,14 @@ def test_endpoint_and_region_come_from_the_environment_when_not_written(tmp_path
     assert litellm_name.params["aws_region_name"] == "ap-south-1"
 
 
+def test_an_arn_model_id_brings_its_region(tmp_path: Path) -> None:
+    arn = "arn:aws:bedrock:eu-central-1:123456789012:application-inference-profile/a1b2c3"
+    deployment = deployment_of(tmp_path, f"model: bedrock/{arn}\n", env={"AWS_REGION": "us-east-1"})
+    assert deployment.params == {"aws_region_name": "eu-central-1"}
+    written = deployment_of(tmp_path, f"model: bedrock/{arn}\naws_region_name: eu-west-1\n")
+    assert written.params == {"aws_region_name": "eu-west-1"}
+
+
 def test_bad_endpoints_and_regions_say_where_they_came_from(tmp_path: Path) -> None:
     assert "aws_bedrock_runtime_endpoint: 'ftp://x' is not an http(s) URL" in error_of(
         tmp_path, NOVA + "aws_bedrock_runtime_endpoint: ftp://x\n"
