@@ -105,8 +105,8 @@ def _load(text: str, source: str, base_dir: Path | None, env: Mapping[str, str])
             source=source,
         )
     lines: dict[Loc, str] = {loc: f"line {n}" for loc, n in document.lines.items()}
-    _merge_includes(data, lines, base_dir, Locator(source, lines))
-    locator = Locator(source, lines)
+    locator = Locator(source, lines)  # sees the included files' lines as they are added
+    _merge_includes(data, lines, base_dir, locator)
     defaults = _environment_variables(data.get("environment_variables"), env, locator)
     lookup: Mapping[str, str] = ChainMap(dict(env), defaults)
 

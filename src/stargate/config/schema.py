@@ -128,11 +128,11 @@ EnvValue = str | int | bool | Decimal | None
 
 
 class ConfigFile(_Section):
-    """The whole file, after unimplemented LiteLLM keys were taken out."""
+    """The whole file, after ``include:`` was merged and unimplemented LiteLLM keys were taken
+    out."""
 
     model_list: list[ModelEntry] = Field(default_factory=list)
     general_settings: GeneralSettings = Field(default_factory=GeneralSettings)
     litellm_settings: LiteLLMSettings = Field(default_factory=LiteLLMSettings)
     router_settings: RouterSettings = Field(default_factory=RouterSettings)
     environment_variables: dict[str, EnvValue] = Field(default_factory=dict)
-    include: list[NonEmpty] = Field(default_factory=list)
