@@ -27,14 +27,21 @@ app.add_typer(config_app, name="config")
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="LiteLLM-compatible config.yaml (default: built-in)."),
+    typer.Option(
+        "--config",
+        "-c",
+        help="LiteLLM-compatible config.yaml (default: $STARGATE_CONFIG, else built-in).",
+    ),
 ]
 
 
 def _load(path: Path | None) -> object:
     from stargate.config.loader import load_config
+    from stargate.settings import Settings
 
     try:
+        if path is None:
+            path = Settings.from_env(os.environ).config_path
         return load_config(path, os.environ)
     except ConfigError as err:
         typer.echo(f"error: {err}", err=True)

@@ -85,6 +85,4 @@ model_list:
       <<: *opus_info
       id: model-reasoning
 
-litellm_settings:
-  drop_params: true
 """

@@ -225,6 +225,8 @@ LITELLM_LITELLM_PARAMS = frozenset(
     {
         "api_version",
         "aws_external_id",
+        "aws_role_name",
+        "aws_session_name",
         "aws_sts_endpoint",
         "aws_web_identity_token",
         "budget_duration",

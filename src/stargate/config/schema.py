@@ -66,8 +66,6 @@ class LiteLLMParams(_Section):
     aws_secret_access_key: NonEmpty | None = None
     aws_session_token: NonEmpty | None = None
     aws_profile_name: NonEmpty | None = None
-    aws_role_name: NonEmpty | None = None
-    aws_session_name: NonEmpty | None = None
     timeout: Seconds | None = None
     stream_timeout: Seconds | None = None
     rpm: Annotated[int, Field(ge=0)] | None = None

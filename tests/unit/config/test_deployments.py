@@ -174,17 +174,25 @@ def test_static_credentials_come_in_pairs(tmp_path: Path) -> None:
     )
 
 
-def test_role_profile_and_session_names_are_passed_on(tmp_path: Path) -> None:
-    deployment = deployment_of(
-        tmp_path,
-        NOVA + "aws_profile_name: prod\naws_role_name: arn:aws:iam::123456789012:role/gw\n"
-        "aws_session_name: stargate\n",
+def test_profile_is_passed_on_and_role_assumption_is_warned_not_silently_dropped(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "model_list:\n  - model_name: nova\n    litellm_params:\n"
+        "      model: bedrock/us.amazon.nova-micro-v1:0\n      aws_region_name: us-east-1\n"
+        "      aws_profile_name: prod\n"
+        "      aws_role_name: arn:aws:iam::123456789012:role/gw\n"
+        "      aws_session_name: stargate\n"
     )
-    assert deployment.params == {
+    config = load_config(path, {})
+    assert dict(config.deployments[0].params) == {
         "aws_profile_name": "prod",
-        "aws_role_name": "arn:aws:iam::123456789012:role/gw",
-        "aws_session_name": "stargate",
+        "aws_region_name": "us-east-1",
     }
+    warned = "\n".join(config.warnings)
+    assert "aws_role_name" in warned
+    assert "aws_session_name" in warned
 
 
 def test_a_deployment_from_the_admin_api_is_checked_the_same_way() -> None:
