@@ -43,18 +43,19 @@ class ModelCall:
         """Milliseconds since the request arrived."""
         return int((time.perf_counter() - self.started) * 1000)
 
-    async def answer(self, prompt: Prompt) -> tuple[Reply, FaultPlan]:
+    async def answer(self, prompt: Prompt, *, streaming: bool = False) -> tuple[Reply, FaultPlan]:
         """Apply the scripted faults that act before any reply, then compose the reply.
 
         Faults come from the ``x-emulator-fault`` header, then the markers in the last user
-        message. A ``slow-first-byte`` delay is slept here (before an error answer too); an HTTP
-        fault is raised as its :class:`~stargate.emulator.errors.BedrockError`. Stream faults are
-        returned for a streaming handler to act on; other handlers ignore them.
+        message. An HTTP fault is raised as its :class:`~stargate.emulator.errors.BedrockError`
+        after any ``slow-first-byte`` delay. Otherwise the delay is slept here, unless
+        ``streaming``: a stream sleeps it once its response is under way (so a client leaving
+        meanwhile counts as a cancelled stream), with the other stream faults it acts on.
         """
         faults = self.header_faults.then(parse_fault_markers(prompt.last_user_text))
-        if faults.slow_first_byte_ms:
-            await asyncio.sleep(faults.slow_first_byte_ms / 1000)
         error = faults.http_error()
+        if faults.slow_first_byte_ms and (error is not None or not streaming):
+            await asyncio.sleep(faults.slow_first_byte_ms / 1000)
         if error is not None:
             raise error
         return compose_reply(prompt), faults

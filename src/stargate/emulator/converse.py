@@ -148,6 +148,6 @@ async def handle_converse(call: ModelCall) -> web.StreamResponse:
 async def handle_converse_stream(call: ModelCall) -> web.StreamResponse:
     """``POST /model/{modelId}/converse-stream``."""
     request = parse_converse_request(call.body, call.model)
-    reply, faults = await call.answer(request.prompt)
+    reply, faults = await call.answer(request.prompt, streaming=True)
     events = converse_stream_events(reply, call.model, request)
     return await write_event_stream(call, events, faults)

@@ -1,12 +1,12 @@
 """Write an event-stream response: one frame per write, scripted stream faults, disconnects.
 
 The response is 200 ``application/vnd.amazon.eventstream``, chunked, each frame written (and so
-flushed) on its own. Every event payload gets Bedrock's ``"p"`` padding member. Stream faults cut
-the stream after the first half of its events (at least two, so a ``messageStart`` and a delta):
-``midstream-*`` then writes one exception frame (``throttlingException``,
-``internalServerException``) and ends the body; ``truncate`` ends the body right there.
-``slow-chunks`` sleeps between frames. A client that goes away is noticed on the next write and
-counted as a cancelled stream.
+flushed) on its own, after any ``slow-first-byte`` delay. Every event payload gets Bedrock's
+``"p"`` padding member. Stream faults cut the stream after the first half of its events (at least
+two, so a ``messageStart`` and a delta): ``midstream-*`` then writes one exception frame
+(``throttlingException``, ``internalServerException``) and ends the body; ``truncate`` ends the
+body right there. ``slow-chunks`` sleeps between frames. A client that goes away (noticed on the
+next write, or by the handler being cancelled) is counted as a cancelled stream.
 """
 
 from __future__ import annotations
@@ -89,6 +89,8 @@ async def write_event_stream(
     end = _cut(len(events)) if faults.stream_end is not None else len(events)
     outcome: StreamOutcome = "completed" if faults.stream_end is None else "faulted"
     try:
+        if faults.slow_first_byte_ms:
+            await asyncio.sleep(faults.slow_first_byte_ms / 1000)
         await response.prepare(call.request)
         first_byte_ms = call.elapsed_ms()
         for index, event in enumerate(events[:end]):

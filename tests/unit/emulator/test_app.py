@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import aiohttp
 import orjson
 import pytest
 import yarl
@@ -288,3 +290,26 @@ async def test_arn_model_ids_are_decoded_from_the_path(
 
     assert status == 200
     assert record["path"] == f"/model/{segment}/converse"
+
+
+async def test_a_client_leaving_before_the_first_byte_is_a_cancelled_stream(
+    make_client: MakeClient,
+) -> None:
+    client = await make_client()
+
+    with pytest.raises(TimeoutError):
+        await client.post(
+            f"/model/{MODEL}/converse-stream",
+            data=converse_body("[[fault:slow-first-byte=300]]"),
+            headers=AUTH,
+            timeout=aiohttp.ClientTimeout(total=0.05),
+        )
+    streams: dict[str, int] = {}
+    for _ in range(50):
+        streams = (await (await client.get("/_emulator/stats")).json())["streams"]
+        if streams["cancelled"]:
+            break
+        await asyncio.sleep(0.02)
+
+    assert streams["started"] == 1
+    assert streams["cancelled"] == 1
