@@ -7,13 +7,20 @@ that lacks one simply does not implement it: nothing raises ``NotImplementedErro
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from stargate.core import ChatRequest, ChatResponse, StreamEvent
+from stargate.core import ChatRequest, ChatResponse, StreamEvent, Usage
 
-__all__ = ["CallContext", "Provider", "TokenCounter"]
+__all__ = [
+    "CallContext",
+    "MessagesNative",
+    "MessagesResult",
+    "Provider",
+    "TokenCount",
+    "TokenCounter",
+]
 
 
 @dataclass(slots=True)
@@ -38,6 +45,51 @@ class Provider(Protocol):
     async def aclose(self) -> None: ...
 
 
+@dataclass(slots=True, frozen=True)
+class TokenCount:
+    """``exact`` is False when the number is the gateway's own estimate (never an undercount)."""
+
+    input_tokens: int
+    exact: bool
+
+
 @runtime_checkable
 class TokenCounter(Protocol):
-    async def count_tokens(self, request: ChatRequest, call: CallContext) -> int: ...
+    async def count_tokens(self, request: ChatRequest, call: CallContext) -> TokenCount: ...
+
+
+@dataclass(slots=True)
+class MessagesResult:
+    """An Anthropic Messages response body as the upstream produced it, with its usage parsed."""
+
+    body: dict[str, Any]
+    usage: Usage
+    upstream_request_id: str | None = None
+
+
+@runtime_checkable
+class MessagesNative(Protocol):
+    """A provider that can carry the Anthropic Messages dialect almost untouched for some of its
+    deployments (Claude on Bedrock through InvokeModel): thinking, ``cache_control``, betas and
+    usage with cache tokens keep full fidelity. ``body`` is the caller's Messages request body;
+    ``betas`` are the caller's ``anthropic-beta`` values. The provider drops or translates what
+    its upstream would reject; it never fails a request for an unknown beta."""
+
+    def speaks_messages(self) -> bool:
+        """Whether this deployment's model takes the Messages dialect natively."""
+        ...
+
+    async def messages(
+        self, body: dict[str, Any], betas: Sequence[str], call: CallContext
+    ) -> MessagesResult: ...
+
+    def messages_stream(
+        self, body: dict[str, Any], betas: Sequence[str], call: CallContext
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Yield Anthropic stream events as dicts (``{"type": "message_start", ...}``), in the
+        upstream's order; a failure mid-stream is raised as a ``StargateError``."""
+        ...
+
+    async def count_message_tokens(
+        self, body: dict[str, Any], betas: Sequence[str], call: CallContext
+    ) -> TokenCount: ...
