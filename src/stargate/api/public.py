@@ -113,11 +113,13 @@ def create_public_app(runtime: Runtime) -> Starlette:
         except StargateError as err:
             return render_openai_error(err, request_id)
         data = []
-        for group in runtime.router.groups():
+        for name in runtime.router.model_names:
+            group = runtime.router.group(name)
+            assert group is not None
             first = group.deployments[0]
             data.append(
                 {
-                    "id": group.name,
+                    "id": name,
                     "object": "model",
                     "created": 0,
                     "owned_by": first.provider,

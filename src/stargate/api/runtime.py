@@ -42,7 +42,11 @@ class Runtime:
         except BaseException:
             await database.aclose()
             raise
-        router = Router(config.deployments)
+        router = Router(
+            config.deployments,
+            aliases=config.model_aliases,
+            hidden_aliases=config.hidden_aliases,
+        )
         metrics = Metrics()
         pipeline = Pipeline(
             router=router, providers=providers, metrics=metrics, master_key=config.master_key

@@ -18,10 +18,10 @@ DEFAULT_CONFIG_SOURCE = "<built-in default config>"
 DEFAULT_CONFIG_YAML = """\
 model_list:
   - model_name: claude-haiku-4-5
-    litellm_params:
+    litellm_params: &haiku
       model: bedrock/us.anthropic.claude-haiku-4-5-20251001-v1:0
       aws_region_name: us-east-1
-    model_info:
+    model_info: &haiku_info
       id: claude-haiku-4-5
       description: Claude Haiku 4.5, fast and cost-effective
       input_cost_per_token: 0.0000011
@@ -84,5 +84,26 @@ model_list:
     model_info:
       <<: *opus_info
       id: model-reasoning
+
+  # Claude Code asks for names such as claude-opus-4-8, claude-sonnet-5 or
+  # claude-haiku-4-5-20251001. These wildcard routes serve each family's names with this
+  # gateway's model of that family (docs/claude-code.md); exact names above win.
+  - model_name: claude-opus-*
+    litellm_params: *opus
+    model_info:
+      <<: *opus_info
+      id: claude-opus-family
+
+  - model_name: claude-sonnet-*
+    litellm_params: *sonnet
+    model_info:
+      <<: *sonnet_info
+      id: claude-sonnet-family
+
+  - model_name: claude-haiku-*
+    litellm_params: *haiku
+    model_info:
+      <<: *haiku_info
+      id: claude-haiku-family
 
 """

@@ -47,6 +47,8 @@ class GatewayConfig:
     admin_host: str = DEFAULT_ADMIN_HOST
     admin_port: int = DEFAULT_ADMIN_PORT
     drop_params: bool = False
+    model_aliases: Mapping[str, str] = field(default_factory=_empty)
+    hidden_aliases: frozenset[str] = frozenset()
     warnings: tuple[str, ...] = ()
     litellm_settings: Mapping[str, Any] = field(default_factory=_empty, repr=False)
     router_settings: Mapping[str, Any] = field(default_factory=_empty, repr=False)

@@ -193,7 +193,6 @@ LITELLM_ROUTER_SETTINGS = frozenset(
         "guardrail_list",
         "ignore_invalid_deployments",
         "max_fallbacks",
-        "model_group_alias",
         "model_group_retry_policy",
         "num_retries",
         "optional_pre_call_checks",

@@ -14,6 +14,7 @@ The steps, each of which names the file, the field path and the reason when it r
 
 from __future__ import annotations
 
+import fnmatch
 from collections import ChainMap
 from collections.abc import Mapping
 from decimal import Decimal
@@ -41,7 +42,7 @@ from stargate.config.gateway import (
 )
 from stargate.config.location import Loc, Locator
 from stargate.config.model_ref import InvalidModelRef, parse_model_ref
-from stargate.config.schema import ConfigFile, GeneralSettings, ModelEntry
+from stargate.config.schema import ConfigFile, GeneralSettings, ModelEntry, RouterSettings
 from stargate.config.screen import screen, screen_model_entry
 from stargate.config.yaml_text import parse_yaml
 from stargate.errors import ConfigError
@@ -129,6 +130,7 @@ def _load(text: str, source: str, base_dir: Path | None, env: Mapping[str, str])
             ("general_settings", "admin_port"),
             f"the admin listener needs a port of its own ({admin_port} is the public port)",
         )
+    aliases, hidden = _aliases(file.router_settings, deployments, locator)
     raw = {
         name: MappingProxyType(resolve_env_refs_lenient(section, lookup))
         for name in _RAW_SECTIONS
@@ -144,9 +146,38 @@ def _load(text: str, source: str, base_dir: Path | None, env: Mapping[str, str])
         admin_host=admin_host,
         admin_port=admin_port,
         drop_params=file.litellm_settings.drop_params,
+        model_aliases=MappingProxyType(aliases),
+        hidden_aliases=frozenset(hidden),
         warnings=tuple(warnings),
         **raw,
     )
+
+
+def _aliases(
+    router: RouterSettings, deployments: tuple[Deployment, ...], locator: Locator
+) -> tuple[dict[str, str], set[str]]:
+    """``router_settings.model_group_alias``: each alias must name a served model (or a name one
+    of the wildcard deployments matches), and must not shadow a served model."""
+    names = {d.model_name for d in deployments}
+    patterns = [n for n in names if is_wildcard(n)]
+    aliases: dict[str, str] = {}
+    hidden: set[str] = set()
+    for alias, target in router.model_group_alias.items():
+        at = ("router_settings", "model_group_alias", alias)
+        model = target if isinstance(target, str) else target.model
+        if alias in names:
+            raise locator.error(at, f"'{alias}' is already a model_name; an alias cannot hide it")
+        if model not in names and not any(fnmatch.fnmatchcase(model, p) for p in patterns):
+            raise locator.error(at, f"'{model}' is not a model_name in model_list")
+        aliases[alias] = model
+        if not isinstance(target, str) and target.hidden:
+            hidden.add(alias)
+    return aliases, hidden
+
+
+def is_wildcard(model_name: str) -> bool:
+    """A ``model_name`` with ``*``/``?``/``[`` is a pattern: it serves every name it matches."""
+    return any(c in model_name for c in "*?[")
 
 
 def _merge_includes(

@@ -117,9 +117,18 @@ class LiteLLMSettings(_Section):
     drop_params: bool = False
 
 
+class AliasTarget(_Section):
+    """LiteLLM's long form of an alias: ``{model: NAME, hidden: true}``."""
+
+    model: NonEmpty
+    hidden: bool = False
+
+
 class RouterSettings(_Section):
-    """``router_settings``: Stargate implements none of LiteLLM's router keys yet; every one
-    is warned about and kept raw in :attr:`GatewayConfig.router_settings`."""
+    """``router_settings``: ``model_group_alias`` is implemented; LiteLLM's other router keys
+    are warned about and kept raw in :attr:`GatewayConfig.router_settings`."""
+
+    model_group_alias: dict[NonEmpty, NonEmpty | AliasTarget] = Field(default_factory=dict)
 
 
 EnvValue = str | int | bool | Decimal | None

@@ -20,14 +20,23 @@ EXPECTED_MODELS = {
     "model-cheap": "us.amazon.nova-micro-v1:0",
     "model-balanced": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
     "model-reasoning": "us.anthropic.claude-opus-4-5-20251101-v1:0",
+    "claude-opus-*": "us.anthropic.claude-opus-4-5-20251101-v1:0",
+    "claude-sonnet-*": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "claude-haiku-*": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
 }
+EXPECTED_IDS = [
+    *[name for name in EXPECTED_MODELS if "*" not in name],
+    "claude-opus-family",
+    "claude-sonnet-family",
+    "claude-haiku-family",
+]
 
 
 def test_the_defaults_serve_the_seed_model_names_on_us_profiles() -> None:
     config = load_config(None, {})
 
     assert {d.model_name: d.model for d in config.deployments} == EXPECTED_MODELS
-    assert [d.id for d in config.deployments] == list(EXPECTED_MODELS)
+    assert [d.id for d in config.deployments] == EXPECTED_IDS
     for deployment in config.deployments:
         assert deployment.provider == "bedrock"
         assert deployment.params == {"aws_region_name": "us-east-1"}  # real Bedrock

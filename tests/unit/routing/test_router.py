@@ -30,3 +30,34 @@ def test_unknown_model_is_not_found_with_a_hint() -> None:
 def test_model_names_are_sorted() -> None:
     router = Router([dep("b", "1"), dep("a", "2")])
     assert list(router.model_names) == ["a", "b"]
+
+
+def test_alias_and_wildcard_resolution_order() -> None:
+    router = Router(
+        [dep("claude-opus-4-5", "opus"), dep("claude-opus-*", "opus-any"),
+         dep("claude-*", "any-claude"), dep("claude-haiku-4-5", "haiku")],
+        aliases={"opus": "claude-opus-4-5", "claude-haiku-4-5-20251001": "claude-haiku-4-5"},
+        hidden_aliases={"opus"},
+    )  # fmt: skip
+    assert [d.id for d in router.resolve("claude-opus-4-5")] == ["opus"]
+    assert [d.id for d in router.resolve("opus")] == ["opus"]
+    assert [d.id for d in router.resolve("claude-haiku-4-5-20251001")] == ["haiku"]
+    assert [d.id for d in router.resolve("claude-opus-4-8")] == ["opus-any"]
+    assert [d.id for d in router.resolve("claude-sonnet-5")] == ["any-claude"]
+    with pytest.raises(NotFound):
+        router.resolve("gpt-4o")
+    assert list(router.model_names) == [
+        "claude-haiku-4-5", "claude-haiku-4-5-20251001", "claude-opus-4-5",
+    ]  # fmt: skip
+
+
+def test_an_alias_may_point_at_a_name_a_pattern_serves() -> None:
+    router = Router([dep("claude-sonnet-*", "s")], aliases={"sonnet": "claude-sonnet-latest"})
+    assert [d.id for d in router.resolve("sonnet")] == ["s"]
+
+
+def test_wildcard_cache_stays_bounded() -> None:
+    router = Router([dep("m-*", "m")])
+    for i in range(10_000):
+        router.resolve(f"m-{i}")
+    assert len(router._matched) <= 4096
