@@ -3,27 +3,45 @@
 authenticate ▶ route (logical name → deployments) ▶ call the provider (next deployment on a
 retryable failure that reached nobody yet) ▶ record. Governance (authorize, admit, settle) and
 the ledger slot in here as they arrive; nothing below this module knows about HTTP.
+
+The pipeline is generic over dialects: the API layer hands it an *attempt* (what to do with one
+deployment's provider) and, for streams, a :class:`UsageMeter` the stream keeps up to date, so the
+OpenAI and Anthropic routes share one life cycle whether the request goes through the canonical
+core or travels natively (Anthropic Messages to Claude on Bedrock).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from stargate.config.deployment import Deployment
-from stargate.core import ChatRequest, ChatResponse, StreamEvent, UsageReport
+from stargate.core import ChatRequest, ChatResponse, StreamEvent, Usage, UsageReport
 from stargate.errors import AuthenticationFailed, StargateError
 from stargate.governance.keys import hash_key, keys_match
 from stargate.providers.base import CallContext, Provider
 from stargate.routing import Router
 from stargate.telemetry import Metrics, RequestLabels
 
-__all__ = ["Pipeline", "Principal", "ProviderLookup", "RequestContext"]
+__all__ = [
+    "Attempt",
+    "Opener",
+    "Pipeline",
+    "Principal",
+    "ProviderLookup",
+    "RequestContext",
+    "UsageMeter",
+]
+
+T = TypeVar("T")
+X = TypeVar("X")
 
 
 class ProviderLookup(Protocol):
+    """Anything with ``get(deployment_id) -> Provider`` (the provider set)."""
+
     def get(self, deployment_id: str) -> Provider: ...
 
 
@@ -41,6 +59,18 @@ class RequestContext:
     request_id: str
     route: str
     started: float  # time.perf_counter() when the request arrived
+    end_user: str | None = None
+
+
+@dataclass(slots=True)
+class UsageMeter:
+    """The usage a stream has reported so far; the stream's producer keeps it current."""
+
+    usage: Usage | None = None
+
+
+Attempt = Callable[[Deployment, Provider, CallContext], Awaitable[T]]
+Opener = Callable[[Deployment, Provider, CallContext], AsyncGenerator[X, None]]
 
 
 class Pipeline:
@@ -75,116 +105,157 @@ class Pipeline:
             code="invalid_api_key",
         )
 
-    # --- call -----------------------------------------------------------------------------
+    # --- call, generic over dialects ------------------------------------------------------
 
-    def _labels(self, request: ChatRequest, principal: Principal, ctx: RequestContext,
-                deployment: Deployment | None) -> RequestLabels:  # fmt: skip
-        return RequestLabels(
-            requested_model=request.model,
-            model=deployment.model if deployment else "",
-            model_id=deployment.id if deployment else "",
-            hashed_api_key=principal.key_hash,
-            api_key_alias=principal.key_alias,
-            end_user=request.user or "",
-            route=ctx.route,
-            api_provider=deployment.provider if deployment else "",
-        )
-
-    def _failed(self, request: ChatRequest, principal: Principal, ctx: RequestContext,
-                deployment: Deployment | None, err: Exception) -> None:  # fmt: skip
-        status = err.status if isinstance(err, StargateError) else 500
-        self._metrics.record_failure(
-            self._labels(request, principal, ctx, deployment),
-            status=status,
-            exception_class=type(err).__name__,
-        )
-
-    async def complete(
-        self, request: ChatRequest, principal: Principal, ctx: RequestContext
-    ) -> ChatResponse:
+    async def call(
+        self,
+        model: str,
+        principal: Principal,
+        ctx: RequestContext,
+        attempt: Attempt[T],
+        usage_of: Callable[[T], Usage | None],
+    ) -> T:
+        """Run ``attempt`` against the model's deployments in fallback order."""
         deployment: Deployment | None = None
         try:
-            deployments = self._router.resolve(request.model)
+            deployments = self._router.resolve(model)
             call = CallContext(request_id=ctx.request_id)
-            for attempt, deployment in enumerate(deployments, start=1):
+            for number, deployment in enumerate(deployments, start=1):
                 upstream_started = self._clock()
                 try:
-                    response = await self._providers.get(deployment.id).complete(request, call)
+                    result = await attempt(deployment, self._providers.get(deployment.id), call)
                 except StargateError as err:
-                    if err.retryable and attempt < len(deployments):
+                    if err.retryable and number < len(deployments):
                         continue
                     raise
-                now = self._clock()
-                self._metrics.record_success(
-                    self._labels(request, principal, ctx, deployment),
-                    input_tokens=response.usage.prompt_tokens,
-                    output_tokens=response.usage.output_tokens,
-                    total_seconds=now - ctx.started,
-                    upstream_seconds=now - upstream_started,
-                )
-                return response
+                self._succeeded(model, principal, ctx, deployment, usage_of(result),
+                                upstream_started)  # fmt: skip
+                return result
             raise AssertionError("a model group always has a deployment")  # pragma: no cover
         except Exception as err:
-            self._failed(request, principal, ctx, deployment, err)
+            self._failed(model, principal, ctx, deployment, err)
             raise
 
     async def open_stream(
-        self, request: ChatRequest, principal: Principal, ctx: RequestContext
-    ) -> AsyncGenerator[StreamEvent, None]:
-        """Start the upstream stream and wait for its first event, so that a failure before
+        self,
+        model: str,
+        principal: Principal,
+        ctx: RequestContext,
+        opener: Opener[X],
+        meter: UsageMeter,
+    ) -> AsyncGenerator[X, None]:
+        """Start the upstream stream and wait for its first item, so that a failure before
         anything was produced is still an ordinary HTTP error (and may fall back to the next
-        deployment). Returns an iterator over all events, the first included."""
+        deployment). Returns an iterator over all items, the first included."""
         deployment: Deployment | None = None
         try:
-            deployments = self._router.resolve(request.model)
+            deployments = self._router.resolve(model)
             call = CallContext(request_id=ctx.request_id)
-            for attempt, deployment in enumerate(deployments, start=1):
+            for number, deployment in enumerate(deployments, start=1):
                 upstream_started = self._clock()
-                events = self._providers.get(deployment.id).stream(request, call)
+                items = opener(deployment, self._providers.get(deployment.id), call)
                 try:
-                    first = await anext(events)
+                    first = await anext(items)
                 except StargateError as err:
-                    await events.aclose()
-                    if err.retryable and attempt < len(deployments):
+                    await items.aclose()
+                    if err.retryable and number < len(deployments):
                         continue
                     raise
                 except BaseException:
-                    await events.aclose()
+                    await items.aclose()
                     raise
-                return self._relay(first, events, request, principal, ctx, deployment,
+                return self._relay(first, items, model, principal, ctx, deployment, meter,
                                    upstream_started)  # fmt: skip
             raise AssertionError("a model group always has a deployment")  # pragma: no cover
         except Exception as err:
-            self._failed(request, principal, ctx, deployment, err)
+            self._failed(model, principal, ctx, deployment, err)
             raise
 
     async def _relay(
         self,
-        first: StreamEvent,
-        events: AsyncGenerator[StreamEvent, None],
-        request: ChatRequest,
+        first: X,
+        items: AsyncGenerator[X, None],
+        model: str,
         principal: Principal,
         ctx: RequestContext,
         deployment: Deployment,
+        meter: UsageMeter,
         upstream_started: float,
-    ) -> AsyncGenerator[StreamEvent, None]:
-        usage = None
+    ) -> AsyncGenerator[X, None]:
         try:
             yield first
-            async for event in events:
-                if isinstance(event, UsageReport):
-                    usage = event.usage
-                yield event
+            async for item in items:
+                yield item
         except Exception as err:
-            self._failed(request, principal, ctx, deployment, err)
+            self._failed(model, principal, ctx, deployment, err)
             raise
         finally:
-            await events.aclose()
+            await items.aclose()
+        self._succeeded(model, principal, ctx, deployment, meter.usage, upstream_started)
+
+    # --- the canonical core, for dialects translated to it ----------------------------------
+
+    async def complete(
+        self, request: ChatRequest, principal: Principal, ctx: RequestContext
+    ) -> ChatResponse:
+        async def attempt(_: Deployment, provider: Provider, call: CallContext) -> ChatResponse:
+            return await provider.complete(request, call)
+
+        ctx.end_user = request.user
+        return await self.call(request.model, principal, ctx, attempt, lambda r: r.usage)
+
+    async def stream(
+        self, request: ChatRequest, principal: Principal, ctx: RequestContext
+    ) -> AsyncGenerator[StreamEvent, None]:
+        meter = UsageMeter()
+
+        async def opener(
+            _: Deployment, provider: Provider, call: CallContext
+        ) -> AsyncGenerator[StreamEvent, None]:
+            events = provider.stream(request, call)
+            try:
+                async for event in events:
+                    if isinstance(event, UsageReport):
+                        meter.usage = event.usage
+                    yield event
+            finally:
+                await events.aclose()
+
+        ctx.end_user = request.user
+        return await self.open_stream(request.model, principal, ctx, opener, meter)
+
+    # --- records ----------------------------------------------------------------------------
+
+    def _labels(self, model: str, principal: Principal, ctx: RequestContext,
+                deployment: Deployment | None) -> RequestLabels:  # fmt: skip
+        return RequestLabels(
+            requested_model=model,
+            model=deployment.model if deployment else "",
+            model_id=deployment.id if deployment else "",
+            hashed_api_key=principal.key_hash,
+            api_key_alias=principal.key_alias,
+            end_user=ctx.end_user or "",
+            route=ctx.route,
+            api_provider=deployment.provider if deployment else "",
+        )
+
+    def _succeeded(self, model: str, principal: Principal, ctx: RequestContext,
+                   deployment: Deployment, usage: Usage | None,
+                   upstream_started: float) -> None:  # fmt: skip
         now = self._clock()
         self._metrics.record_success(
-            self._labels(request, principal, ctx, deployment),
+            self._labels(model, principal, ctx, deployment),
             input_tokens=usage.prompt_tokens if usage else 0,
             output_tokens=usage.output_tokens if usage else 0,
             total_seconds=now - ctx.started,
             upstream_seconds=now - upstream_started,
+        )
+
+    def _failed(self, model: str, principal: Principal, ctx: RequestContext,
+                deployment: Deployment | None, err: Exception) -> None:  # fmt: skip
+        status = err.status if isinstance(err, StargateError) else 500
+        self._metrics.record_failure(
+            self._labels(model, principal, ctx, deployment),
+            status=status,
+            exception_class=type(err).__name__,
         )

@@ -128,7 +128,7 @@ async def test_last_deployment_failure_is_raised() -> None:
 async def test_stream_falls_back_before_first_event_and_closes_the_failed_stream() -> None:
     a, b = FakeProvider("a", UpstreamThrottled("busy")), FakeProvider("b")
     pipeline = make(a, b)
-    events = await pipeline.open_stream(request(), Principal("master", "h", "master"), ctx())
+    events = await pipeline.stream(request(), Principal("master", "h", "master"), ctx())
     received = [e async for e in events]
     assert isinstance(received[0], MessageStart)
     assert received[1] == TextDelta(0, "b")
@@ -139,7 +139,7 @@ async def test_stream_falls_back_before_first_event_and_closes_the_failed_stream
 async def test_closing_the_relay_closes_the_provider_stream() -> None:
     b = FakeProvider("b")
     pipeline = make(b)
-    events = await pipeline.open_stream(request(), Principal("master", "h", "master"), ctx())
+    events = await pipeline.stream(request(), Principal("master", "h", "master"), ctx())
     assert isinstance(await anext(events), MessageStart)
     await events.aclose()
     assert b.closed_streams == 1

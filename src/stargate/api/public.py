@@ -87,7 +87,7 @@ def create_public_app(runtime: Runtime) -> Starlette:
             response_id = "chatcmpl-" + uuid.uuid4().hex
             created = int(time.time())
             if chat.stream:
-                events = await pipeline.open_stream(chat, principal, ctx)
+                events = await pipeline.stream(chat, principal, ctx)
                 assert isinstance(body, dict)  # parse_chat_request accepted it
                 renderer = ChatStreamRenderer(
                     response_id=response_id,
