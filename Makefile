@@ -3,7 +3,9 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 
-.PHONY: run test bootstrap lint typecheck imports unit bench clean
+CLAUDE_CODE := tools/claude-code/node_modules/.bin/claude
+
+.PHONY: run test bootstrap clients lint typecheck imports unit bench clean
 
 ## Bootstrap: uv (pinned) and the locked dependency set (hashes in uv.lock).
 bootstrap:
@@ -12,12 +14,19 @@ bootstrap:
 		python3 -m pip install --quiet "uv==$(UV_VERSION)"
 	@$(UV) sync --frozen --quiet
 
+## Real clients the end-to-end tests drive (Claude Code from npm, locked in package-lock.json).
+clients: $(CLAUDE_CODE)
+
+$(CLAUDE_CODE): tools/claude-code/package.json tools/claude-code/package-lock.json
+	cd tools/claude-code && npm ci --no-audit --no-fund --loglevel=error
+	@test -x $@ && touch $@
+
 ## The gateway on its embedded defaults (SQLite, in-process counters, the Bedrock emulator).
 run: bootstrap
 	@UV="$(UV)" ./scripts/run-local
 
 ## The whole suite and every gate.
-test: bootstrap lint typecheck imports unit
+test: bootstrap clients lint typecheck imports unit
 
 lint:
 	$(UV) run --frozen ruff check src tests bench
@@ -36,4 +45,4 @@ bench: bootstrap
 	$(UV) run --frozen python -m bench.run
 
 clean:
-	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
+	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache .import_linter_cache tools/claude-code/node_modules

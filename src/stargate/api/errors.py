@@ -9,7 +9,14 @@ from starlette.responses import Response
 
 from stargate.errors import StargateError
 
-__all__ = ["error_headers", "openai_error_body", "render_openai_error"]
+__all__ = [
+    "anthropic_error_body",
+    "anthropic_status",
+    "error_headers",
+    "openai_error_body",
+    "render_anthropic_error",
+    "render_openai_error",
+]
 
 
 def error_headers(err: StargateError, request_id: str) -> dict[str, str]:
@@ -41,4 +48,29 @@ def render_openai_error(err: StargateError, request_id: str) -> Response:
         status_code=err.status,
         media_type="application/json",
         headers=error_headers(err, request_id),
+    )
+
+
+def anthropic_status(err: StargateError) -> int:
+    """Anthropic callers get 529 for an overloaded or unavailable upstream (Claude Code and the
+    SDKs treat it as "overloaded", retry it, and say so); other statuses are the error's own."""
+    return 529 if err.anthropic_type == "overloaded_error" else err.status
+
+
+def anthropic_error_body(err: StargateError, request_id: str) -> dict[str, object]:
+    return {
+        "type": "error",
+        "error": {"type": err.anthropic_type, "message": err.message},
+        "request_id": request_id,
+    }
+
+
+def render_anthropic_error(err: StargateError, request_id: str) -> Response:
+    headers = error_headers(err, request_id)
+    headers["request-id"] = request_id
+    return Response(
+        orjson.dumps(anthropic_error_body(err, request_id)),
+        status_code=anthropic_status(err),
+        media_type="application/json",
+        headers=headers,
     )

@@ -26,9 +26,16 @@ class EventStreamResponse:
         *,
         headers: Mapping[str, str] | None = None,
         status_code: int = 200,
+        keepalive: tuple[float, bytes] | None = None,
     ) -> None:
+        """``keepalive`` is ``(seconds, chunk)``: send ``chunk`` whenever the body has been
+        silent that long (Anthropic ``ping`` events, so idle timers in clients never fire)."""
         self.body = body
         self.status_code = status_code
+        self.keepalive = keepalive
+        self._lock = asyncio.Lock()
+        self._last_sent = 0.0
+        self._finished = False
         raw = [
             (b"content-type", b"text/event-stream; charset=utf-8"),
             (b"cache-control", b"no-cache"),
@@ -42,14 +49,18 @@ class EventStreamResponse:
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
+        loop = asyncio.get_running_loop()
+        self._last_sent = loop.time()
         pump = asyncio.ensure_future(self._pump(send))
-        watch = asyncio.ensure_future(self._watch(receive))
+        tasks = [pump, asyncio.ensure_future(self._watch(receive))]
+        if self.keepalive is not None:
+            tasks.append(asyncio.ensure_future(self._tick(send, *self.keepalive)))
         try:
-            await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (pump, watch):
+            for task in tasks:
                 task.cancel()
-            for task in (pump, watch):
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await self.body.aclose()
@@ -57,9 +68,28 @@ class EventStreamResponse:
             raise exc
 
     async def _pump(self, send: Send) -> None:
+        loop = asyncio.get_running_loop()
         async for chunk in self.body:
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+            async with self._lock:
+                if self._finished:
+                    return
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                self._last_sent = loop.time()
+        async with self._lock:
+            self._finished = True
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _tick(self, send: Send, interval: float, chunk: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(max(0.0, self._last_sent + interval - loop.time()))
+            if loop.time() - self._last_sent < interval:
+                continue
+            async with self._lock:
+                if self._finished:
+                    return
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                self._last_sent = loop.time()
 
     @staticmethod
     async def _watch(receive: Receive) -> None:

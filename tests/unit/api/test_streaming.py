@@ -63,3 +63,34 @@ async def test_complete_stream_ends_the_response() -> None:
         b"",
     ]
     assert sent[-1]["more_body"] is False
+
+
+async def test_keepalive_pings_while_the_body_is_silent() -> None:
+    release = asyncio.Event()
+
+    async def body() -> AsyncGenerator[bytes, None]:
+        yield b"event: message_start\n\n"
+        await release.wait()
+        yield b"event: message_stop\n\n"
+
+    never = asyncio.Event()
+
+    async def receive() -> Message:
+        await never.wait()
+        return {"type": "http.disconnect"}
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        pings = [m for m in sent if m.get("body") == b"event: ping\n\n"]
+        if len(pings) == 3:
+            release.set()
+
+    response = EventStreamResponse(body(), keepalive=(0.02, b"event: ping\n\n"))
+    await asyncio.wait_for(response({"type": "http"}, receive, send), timeout=5)
+    bodies = [m.get("body") for m in sent[1:]]
+    assert bodies[0] == b"event: message_start\n\n"
+    assert bodies[1:4] == [b"event: ping\n\n"] * 3
+    assert bodies[-2:] == [b"event: message_stop\n\n", b""]
+    assert sent[-1]["more_body"] is False
