@@ -456,11 +456,14 @@ def test_slow_chunks_space_the_frames_out(bedrock: Any) -> None:
 def test_slow_first_byte_delays_the_stream(bedrock: Any) -> None:
     started = time.perf_counter()
 
-    bedrock.converse_stream(
+    response = bedrock.converse_stream(
         modelId=HAIKU_PROFILE, messages=user("hi [[fault:slow-first-byte=300]]")
     )
+    first_byte = time.perf_counter() - started
+    events = collect(response["stream"])
 
-    assert time.perf_counter() - started >= 0.3
+    assert first_byte >= 0.3
+    assert "metadata" in events[-1]
 
 
 # --- raw HTTP: unencoded ids, client disconnects -----------------------------------------------
