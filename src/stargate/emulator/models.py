@@ -31,6 +31,8 @@ __all__ = [
     "GEO_PREFIXES",
     "ModelSpec",
     "ResolvedModel",
+    "find_model",
+    "is_base_model_id",
     "resolve_model",
 ]
 
@@ -38,6 +40,19 @@ GEO_PREFIXES = frozenset({"us", "eu", "apac", "jp", "au", "us-gov", "global"})
 """The geography prefixes of system cross-region inference profiles."""
 
 MAX_MODEL_ID_LENGTH = 2048
+
+_REGION_GEOS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("us-gov-", frozenset({"us-gov"})),
+    ("us-", frozenset({"us"})),
+    ("ca-", frozenset({"us"})),
+    ("eu-", frozenset({"eu"})),
+    ("ap-northeast-1", frozenset({"apac", "jp"})),
+    ("ap-northeast-3", frozenset({"apac", "jp"})),
+    ("ap-southeast-2", frozenset({"apac", "au"})),
+    ("ap-southeast-4", frozenset({"apac", "au"})),
+    ("ap-", frozenset({"apac"})),
+)
+"""Which geography profiles each region family may call (when a region is pinned)."""
 
 _ARN = re.compile(
     r"arn:aws(?:-[a-z]+)*:bedrock:(?P<region>[a-z0-9-]+):(?P<account>\d{12})?:"
@@ -78,6 +93,8 @@ CATALOG: tuple[ModelSpec, ...] = (
     _claude("anthropic.claude-opus-4-5-20251101-v1:0", "us eu global"),
     _claude("anthropic.claude-opus-4-1-20250805-v1:0", "us eu"),
     _claude("anthropic.claude-sonnet-4-20250514-v1:0", "us eu apac global"),
+    _claude("anthropic.claude-sonnet-4-6", "us eu apac jp au global"),
+    _claude("anthropic.claude-opus-4-6-v1", "us eu apac global"),
     _claude("anthropic.claude-3-5-haiku-20241022-v1:0", "us", on_demand=True),
     ModelSpec(
         "anthropic.claude-3-haiku-20240307-v1:0", "anthropic", frozenset({"us", "eu", "apac"}), True
@@ -119,6 +136,16 @@ CATALOG: tuple[ModelSpec, ...] = (
 _BY_ID: Mapping[str, ModelSpec] = MappingProxyType({spec.model_id: spec for spec in CATALOG})
 
 
+def find_model(base_id: str) -> ModelSpec | None:
+    """The catalog entry with base id ``base_id``, if there is one."""
+    return _BY_ID.get(base_id)
+
+
+def is_base_model_id(model_id: str) -> bool:
+    """Whether ``model_id`` is a plain base id (not an ARN, not an inference profile id)."""
+    return not model_id.startswith("arn:") and model_id.partition(".")[0] not in GEO_PREFIXES
+
+
 def _invalid() -> BedrockError:
     return validation_error(INVALID_MODEL_MESSAGE)
 
@@ -132,10 +159,20 @@ def _resolve_base(requested: str, base_id: str) -> ResolvedModel:
     return ResolvedModel(requested, spec, None)
 
 
-def _resolve_profile(requested: str, profile_id: str) -> ResolvedModel:
+def _geos_of_region(region: str) -> frozenset[str]:
+    """The profile geographies callable from ``region`` (``global`` from anywhere)."""
+    for prefix, geos in _REGION_GEOS:
+        if region.startswith(prefix):
+            return geos | {"global"}
+    return frozenset({"global"})
+
+
+def _resolve_profile(requested: str, profile_id: str, region: str | None) -> ResolvedModel:
     geo, _, base_id = profile_id.partition(".")
     spec = _BY_ID.get(base_id)
     if geo not in GEO_PREFIXES or spec is None or geo not in spec.profiles:
+        raise _invalid()
+    if region is not None and geo not in _geos_of_region(region):
         raise _invalid()
     return ResolvedModel(requested, spec, geo)
 
@@ -143,7 +180,8 @@ def _resolve_profile(requested: str, profile_id: str) -> ResolvedModel:
 def resolve_model(model_id: str, *, region: str | None = None) -> ResolvedModel:
     """Resolve a URL-decoded model id, or raise Bedrock's 400 for it.
 
-    ``region``, when given, is the emulated region: ARNs naming another region are invalid.
+    ``region``, when given, is the emulated region: ARNs naming another region, and profiles of
+    another geography (``eu.`` from ``us-east-1``; ``global.`` works everywhere), are invalid.
     """
     if not model_id or len(model_id) > MAX_MODEL_ID_LENGTH:
         raise _invalid()
@@ -155,8 +193,8 @@ def resolve_model(model_id: str, *, region: str | None = None) -> ResolvedModel:
         if kind == "foundation-model" and account is None:
             return _resolve_base(model_id, resource)
         if kind == "inference-profile" and account is not None:
-            return _resolve_profile(model_id, resource)
+            return _resolve_profile(model_id, resource, region)
         raise _invalid()
     if model_id.partition(".")[0] in GEO_PREFIXES:
-        return _resolve_profile(model_id, model_id)
+        return _resolve_profile(model_id, model_id, region)
     return _resolve_base(model_id, model_id)

@@ -141,3 +141,29 @@ def test_the_catalog_has_unique_ids_and_profiles_only_from_known_geographies() -
     for spec in CATALOG:
         assert spec.on_demand or spec.profiles, spec.model_id
         assert spec.profiles <= {"us", "eu", "apac", "jp", "au", "us-gov", "global"}
+
+
+@pytest.mark.parametrize(
+    ("model_id", "region"),
+    [
+        ("us.amazon.nova-micro-v1:0", "us-west-2"),
+        ("eu.amazon.nova-micro-v1:0", "eu-central-1"),
+        ("global.anthropic.claude-sonnet-4-5-20250929-v1:0", "eu-central-1"),
+        ("jp.anthropic.claude-sonnet-4-5-20250929-v1:0", "ap-northeast-1"),
+        ("us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0", "us-gov-west-1"),
+    ],
+)
+def test_a_pinned_region_calls_profiles_of_its_geography(model_id: str, region: str) -> None:
+    assert resolve_model(model_id, region=region).profile == model_id.split(".")[0]
+
+
+@pytest.mark.parametrize(
+    ("model_id", "region"),
+    [
+        ("eu.amazon.nova-micro-v1:0", "us-west-2"),
+        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "us-gov-west-1"),
+        ("apac.amazon.nova-micro-v1:0", "eu-west-1"),
+    ],
+)
+def test_a_pinned_region_refuses_profiles_of_other_geographies(model_id: str, region: str) -> None:
+    assert refusal(model_id, region).message == "The provided model identifier is invalid."
