@@ -19,7 +19,8 @@ class EmulatorConfig:
 
     ``access_key_id``/``secret_access_key`` is the one credential pair SigV4 signatures are
     verified against; ``bearer_token``, when set, is also accepted as ``Authorization: Bearer``.
-    ``region`` pins the signing region and ARN regions (``None`` accepts any region).
+    ``region`` pins the signing region, ARN regions and callable profile geographies (``None``
+    accepts any region).
     ``fast`` drops padding randomness, per-request logging and request recording so a benchmark
     is not limited by the emulator. ``verify_signatures=False`` turns every credential check off.
     """
