@@ -117,7 +117,9 @@ def emulator(
     bearer_token: Annotated[
         str | None, typer.Option(help="Also accept this Bedrock API key as a bearer token.")
     ] = None,
-    fast: Annotated[bool, typer.Option(help="Benchmark mode: no padding, no delays.")] = False,
+    fast: Annotated[
+        bool, typer.Option(help="Benchmark mode: fixed padding, no per-request logging.")
+    ] = False,
 ) -> None:
     """Run the local Bedrock emulator (SigV4-verifying, wire-faithful)."""
     from stargate.emulator import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, EmulatorConfig, run
