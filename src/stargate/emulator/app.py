@@ -1,10 +1,11 @@
 """The emulator's aiohttp application: routes, the request-id and error middleware, stats routes.
 
 Model operations are served at ``POST /model/{modelId}/{operation}``; :data:`MODEL_OPERATIONS`
-maps the operation segment to its :class:`~stargate.emulator.call.Operation` (add ``invoke``,
-``invoke-with-response-stream`` and ``count-tokens`` there). The model id segment is URL-decoded
-(``%3A`` and raw ``:`` both work, ARNs with ``%2F`` too) while SigV4 is checked over the raw path.
-Every response carries ``x-amzn-RequestId``. The ``/_emulator/*`` routes need no credentials.
+maps the operation segment to its :class:`~stargate.emulator.call.Operation`. The model id
+segment is URL-decoded (``%3A`` and raw ``:`` both work, ARNs with ``%2F`` too) and resolved by the
+operation's resolver, while SigV4 is checked over the raw path. Every response carries
+``x-amzn-RequestId``. The ``/_emulator/*`` routes need no credentials; ``POST /_emulator/reset``
+clears the counters and the prompt cache.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from stargate.emulator.auth import authenticate
 from stargate.emulator.call import ModelCall, Operation
 from stargate.emulator.config import EmulatorConfig
 from stargate.emulator.converse import handle_converse, handle_converse_stream
+from stargate.emulator.count_tokens import handle_count_tokens, resolve_counting_model
 from stargate.emulator.errors import BedrockError, error_response
 from stargate.emulator.faults import FAULT_HEADER, parse_fault_header
-from stargate.emulator.models import resolve_model
+from stargate.emulator.invoke import handle_invoke, handle_invoke_stream
 from stargate.emulator.sigv4 import received_request
 from stargate.emulator.state import STATE_KEY, EmulatorState
 
@@ -35,6 +37,11 @@ MODEL_OPERATIONS: Mapping[str, Operation] = MappingProxyType(
     {
         "converse": Operation("Converse", handle_converse),
         "converse-stream": Operation("ConverseStream", handle_converse_stream),
+        "invoke": Operation("InvokeModel", handle_invoke),
+        "invoke-with-response-stream": Operation(
+            "InvokeModelWithResponseStream", handle_invoke_stream
+        ),
+        "count-tokens": Operation("CountTokens", handle_count_tokens, resolve_counting_model),
     }
 )
 """The model operations served, by their path segment."""
@@ -105,7 +112,7 @@ async def _model_operation(request: web.Request) -> web.StreamResponse:
         state=state,
         request_id=request_id,
         operation=operation.name,
-        model=resolve_model(request.match_info["model_id"], region=state.config.region),
+        model=operation.resolve(request.match_info["model_id"], state.config.region),
         body=body,
         header_faults=parse_fault_header(request.headers.get(FAULT_HEADER)),
         started=started,
@@ -118,7 +125,8 @@ def _json(data: object) -> web.Response:
 
 
 async def _stats(request: web.Request) -> web.Response:
-    return _json(request.app[STATE_KEY].stats.snapshot())
+    state = request.app[STATE_KEY]
+    return _json({**state.stats.snapshot(), "prompt_cache": state.prompt_cache.snapshot()})
 
 
 async def _requests(request: web.Request) -> web.Response:
@@ -126,7 +134,9 @@ async def _requests(request: web.Request) -> web.Response:
 
 
 async def _reset(request: web.Request) -> web.Response:
-    request.app[STATE_KEY].stats.reset()
+    state = request.app[STATE_KEY]
+    state.stats.reset()
+    state.prompt_cache.clear()
     return _json({"reset": True})
 
 

@@ -1,4 +1,4 @@
-"""The state one emulator app owns: its config, counters and padding source."""
+"""The state one emulator app owns: its config, counters, prompt cache and padding source."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from stargate.emulator.config import EmulatorConfig
+from stargate.emulator.prompt_cache import PromptCache
 from stargate.emulator.stats import Stats
 
 __all__ = ["PADDING_ALPHABET", "STATE_KEY", "EmulatorState"]
@@ -22,6 +23,7 @@ _FAST_PADDING = PADDING_ALPHABET[:8]
 class EmulatorState:
     config: EmulatorConfig
     stats: Stats = field(default_factory=Stats)
+    prompt_cache: PromptCache = field(default_factory=PromptCache)
     rng: random.Random = field(default_factory=random.Random)
 
     def padding(self) -> str:
