@@ -4,7 +4,7 @@ headers, faults, the prompt cache across requests, stats."""
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -20,8 +20,6 @@ HAIKU_PROFILE = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 HAIKU_BASE = "anthropic.claude-haiku-4-5-20251001-v1:0"
 CLAUDE_3_HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 SYSTEM = "You are a careful assistant. " * 40
-
-MakeClient = Callable[..., Awaitable[TestClient]]
 
 
 @pytest.fixture
