@@ -6,9 +6,9 @@ ConverseStream answers the events ``messageStart``; for a text block only ``cont
 ``contentBlockStart`` (``toolUse`` id and name), ``contentBlockDelta`` events whose
 ``toolUse.input`` are string fragments of the JSON input, ``contentBlockStop``; then
 ``messageStop`` and ``metadata`` (``usage`` and ``metrics``). Payloads are the shape members,
-unwrapped. ``usage`` carries zero cache counts for models with prompt caching (the emulator
-does not emulate caching), and ``additionalModelResponseFields.stop_sequence`` is returned for
-Claude when ``/stop_sequence`` is among ``additionalModelResponseFieldPaths``.
+unwrapped. ``usage`` carries zero cache counts for models with prompt caching (Converse does
+not simulate caching; InvokeModel does), and ``additionalModelResponseFields.stop_sequence`` is
+returned for Claude when ``/stop_sequence`` is among ``additionalModelResponseFieldPaths``.
 """
 
 from __future__ import annotations

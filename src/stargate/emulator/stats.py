@@ -1,8 +1,10 @@
 """Counters and recent requests, for tests to observe what the emulator saw and did.
 
 Served without auth at ``GET /_emulator/stats`` and ``GET /_emulator/requests``, cleared by
-``POST /_emulator/reset``. A stream is *completed* when it ended with its ``metadata`` event,
-*faulted* when a scripted fault cut it, and *cancelled* when the client went away first.
+``POST /_emulator/reset``. A stream is *completed* when it ended with its last event
+(``metadata``, or ``message_stop`` on InvokeModelWithResponseStream), *faulted* when a scripted
+fault cut it, and *cancelled* when the client went away first. (The prompt cache keeps its own
+counters: :meth:`stargate.emulator.prompt_cache.PromptCache.snapshot`.)
 """
 
 from __future__ import annotations
