@@ -18,6 +18,7 @@ import aiohttp
 from stargate.config.deployment import Deployment
 from stargate.errors import ConfigError
 from stargate.providers.base import Provider
+from stargate.providers.bedrock.claude_features import ClaudeFeatures
 from stargate.providers.bedrock.provider import BedrockProvider
 from stargate.providers.bedrock.signing import (
     BedrockCredentials,
@@ -66,9 +67,11 @@ class ProviderSet:
         pool: PoolSettings | None = None,
     ) -> ProviderSet:
         """Build every deployment's provider. Raises :class:`ConfigError` naming the deployment
-        for an unknown provider, a duplicate id, or credentials that cannot be found."""
+        for an unknown provider, a duplicate id, or credentials that cannot be found, and for a
+        Bedrock Claude feature table (``STARGATE_BEDROCK_FEATURES``) that cannot be read."""
         env = os.environ if environ is None else environ
         _check(deployments)
+        features = ClaudeFeatures.load(env) if deployments else None
         session = _open_session(pool or PoolSettings())
         resolved: dict[CredentialSource, BedrockCredentials] = {}
         providers: dict[str, Provider] = {}
@@ -82,7 +85,7 @@ class ProviderSet:
                             credentials = await _open_credentials(deployment, source)
                             resolved[source] = credentials
                         providers[deployment.id] = BedrockProvider(
-                            deployment, session, credentials, environ=env
+                            deployment, session, credentials, environ=env, features=features
                         )
                     case other:
                         raise ConfigError(

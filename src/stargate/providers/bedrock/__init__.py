@@ -1,9 +1,13 @@
-"""The AWS Bedrock provider (Converse and ConverseStream).
+"""The AWS Bedrock provider: Converse and ConverseStream (the canonical path), InvokeModel and
+InvokeModelWithResponseStream (Claude in the Anthropic Messages dialect), CountTokens.
 
 Modules: :mod:`.provider` (the :class:`BedrockProvider`), :mod:`.converse_request`,
 :mod:`.converse_response` and :mod:`.converse_stream` (pure translation to and from the canonical
-core), :mod:`.eventstream` (frame decoding), :mod:`.errors` (the one error table),
-:mod:`.signing` (credentials, SigV4 and bearer auth), :mod:`.endpoint` (region and URLs).
+core), :mod:`.invoke_request` and :mod:`.invoke_stream` (the Messages body Bedrock accepts, and
+its stream's chunks), :mod:`.claude_features` (what each Claude family accepts, a data table),
+:mod:`.model_ids` and :mod:`.model_identity` (what a model id says), :mod:`.count_tokens`,
+:mod:`.eventstream` (frame decoding), :mod:`.errors` (the one error table), :mod:`.signing`
+(credentials, SigV4 and bearer auth), :mod:`.endpoint` (region and URLs).
 """
 
 from stargate.providers.bedrock.provider import BedrockProvider, BedrockTimeouts

@@ -31,7 +31,9 @@ __all__ = [
 ENDPOINT_ENV = "AWS_BEDROCK_RUNTIME_ENDPOINT"
 _REGION_ENVS = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
-Operation = Literal["converse", "converse-stream"]
+Operation = Literal[
+    "converse", "converse-stream", "invoke", "invoke-with-response-stream", "count-tokens"
+]
 
 
 @dataclass(slots=True, frozen=True)

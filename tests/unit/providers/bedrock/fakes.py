@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import re
@@ -91,6 +92,83 @@ def converse_body(text: str = "Hello there", stop: str = "end_turn") -> dict[str
         "stopReason": stop,
         "usage": {"inputTokens": 7, "outputTokens": 3, "totalTokens": 10},
         "metrics": {"latencyMs": 12},
+    }
+
+
+def chunk(anthropic_event: dict[str, Any]) -> bytes:
+    """An InvokeModelWithResponseStream ``chunk`` frame carrying one Anthropic event."""
+    encoded = base64.b64encode(orjson.dumps(anthropic_event)).decode()
+    return event("chunk", {"bytes": encoded})
+
+
+def invoke_turn(text: str = "Hello there") -> list[dict[str, Any]]:
+    """The Anthropic events of a streamed text answer, as Bedrock carries them."""
+    return [
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_bdrk_01",
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-haiku-4-5-20251001",
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {
+                    "input_tokens": 10,
+                    "cache_creation_input_tokens": 100,
+                    "cache_read_input_tokens": 2000,
+                    "output_tokens": 1,
+                },
+            },
+        },
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": text[:5]},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": text[5:]},
+        },
+        {"type": "content_block_stop", "index": 0},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": 3},
+        },
+        {
+            "type": "message_stop",
+            "amazon-bedrock-invocationMetrics": {
+                "inputTokenCount": 10,
+                "outputTokenCount": 3,
+                "invocationLatency": 20,
+                "firstByteLatency": 5,
+                "cacheReadInputTokenCount": 2000,
+                "cacheWriteInputTokenCount": 100,
+            },
+        },
+    ]
+
+
+def invoke_body(text: str = "Hello there") -> dict[str, Any]:
+    """An InvokeModel answer."""
+    return {
+        "id": "msg_bdrk_02",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-haiku-4-5-20251001",
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": 10,
+            "cache_creation_input_tokens": 100,
+            "cache_read_input_tokens": 2000,
+            "output_tokens": 3,
+        },
     }
 
 

@@ -227,9 +227,12 @@ def test_timeouts_come_from_params_with_defaults(make_provider: ProviderFactory)
         make_provider(stream_timeout=0)
 
 
-def test_the_invoke_route_is_refused_at_start_up(make_provider: ProviderFactory) -> None:
-    with pytest.raises(ConfigError, match="invoke"):
-        make_provider(api="invoke")
+def test_the_invoke_route_takes_claude_and_refuses_other_models_at_start_up(
+    make_provider: ProviderFactory,
+) -> None:
+    assert make_provider(api="invoke").speaks_messages()
+    with pytest.raises(ConfigError, match="invoke/ takes Claude models only"):
+        make_provider("us.amazon.nova-micro-v1:0", api="invoke")
 
 
 # --- stream ------------------------------------------------------------------------------------
