@@ -11,13 +11,16 @@ from __future__ import annotations
 
 __all__ = [
     "AuthenticationFailed",
+    "BudgetExceeded",
     "ConfigError",
     "InternalError",
     "InvalidRequest",
+    "ModelAccessDenied",
     "NotFound",
     "PermissionDenied",
     "RateLimited",
     "RequestTooLarge",
+    "ServiceUnavailable",
     "StargateError",
     "UpstreamAccessDenied",
     "UpstreamBadResponse",
@@ -107,6 +110,37 @@ class RateLimited(StargateError):
     status = 429
     openai_type = "rate_limit_exceeded"
     anthropic_type = "rate_limit_error"
+    retryable = True
+
+
+class ModelAccessDenied(PermissionDenied):
+    """A key, user or team may not call the model (LiteLLM's ``key_model_access_denied``,
+    ``user_model_access_denied``, ``team_model_access_denied``)."""
+
+    def __init__(self, message: str, *, scope_kind: str) -> None:
+        super().__init__(message)
+        self.scope_kind = scope_kind
+        self.openai_type = f"{scope_kind}_model_access_denied"
+
+
+class BudgetExceeded(StargateError):
+    """A budget window cannot pay for the request. Not a rate limit: retrying does not help
+    until the window resets, so clients are told not to retry (``x-should-retry: false``) and
+    ``retry-after`` is only given when the reset is at most a minute away. ``headers`` name the
+    scope (``x-stargate-budget-scope``) and the reset time."""
+
+    status = 429
+    openai_type = "budget_exceeded"
+    anthropic_type = "rate_limit_error"
+    retryable = False
+
+
+class ServiceUnavailable(StargateError):
+    """A service the gateway itself depends on (the counter store) cannot be reached."""
+
+    status = 503
+    openai_type = "service_unavailable"
+    anthropic_type = "api_error"
     retryable = True
 
 

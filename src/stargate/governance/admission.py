@@ -1,0 +1,244 @@
+"""One admission per request: what to check and reserve (:class:`AdmissionRequest`, built by the
+pure planner :func:`plan_admission`), and what the counter store answers (:class:`Admitted` or
+:class:`Refused`).
+
+The pipeline plans, calls ``await counters.admit(plan)`` once, and on a budget refusal may ask
+:func:`lowered_max_tokens` for a smaller ``max_tokens`` that the remaining budget pays for, plan
+again with it and admit once more. Whatever happens next, it settles the request id exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from stargate.core.money import MicroUSD
+from stargate.governance.policy import Limits
+from stargate.governance.pricing import Pricing
+
+__all__ = [
+    "RATE_WINDOW_SECONDS",
+    "Admission",
+    "AdmissionRequest",
+    "Admitted",
+    "BudgetCheck",
+    "BudgetState",
+    "RateKind",
+    "RateState",
+    "RefusalReason",
+    "Refused",
+    "ScopeCheck",
+    "lowered_max_tokens",
+    "model_scope",
+    "plan_admission",
+]
+
+RefusalReason = Literal["budget", "rpm", "tpm", "parallel"]
+RateKind = Literal["requests", "tokens"]
+RATE_WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetCheck:
+    """One budget window instance of a scope: ``limit_micro`` for the instance ``window_key``,
+    which resets at ``reset_at`` (``None``: never)."""
+
+    window_key: str
+    limit_micro: MicroUSD
+    reset_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeCheck:
+    """Everything to check in one scope (``None``: no such limit)."""
+
+    scope: str
+    budgets: tuple[BudgetCheck, ...] = ()
+    rpm: int | None = None
+    tpm: int | None = None
+    max_parallel: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AdmissionRequest:
+    """What one atomic admission checks and reserves.
+
+    ``reserve_micro`` is held against every budget of every check, ``reserve_tokens`` counts
+    against every TPM limit, and the reservation lives ``lease_seconds`` after ``now`` unless
+    settled first (so a crashed replica's holds vanish).
+    """
+
+    request_id: str
+    checks: tuple[ScopeCheck, ...]
+    reserve_micro: MicroUSD
+    reserve_tokens: int
+    now: datetime
+    lease_seconds: int
+
+    def __post_init__(self) -> None:
+        if not self.request_id:
+            raise ValueError("an admission needs a request id")
+        if self.reserve_micro < 0 or self.reserve_tokens < 0:
+            raise ValueError("a reservation cannot be negative")
+        if self.lease_seconds < 1:
+            raise ValueError("a lease lasts at least one second")
+        if self.now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        scopes = [c.scope for c in self.checks]
+        if len(set(scopes)) != len(scopes):
+            raise ValueError("each scope may appear once in an admission")
+        for check in self.checks:
+            keys = [b.window_key for b in check.budgets]
+            if len(set(keys)) != len(keys):
+                raise ValueError(f"scope {check.scope} lists a budget window twice")
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetState:
+    """A budget window after an admission (``headroom_micro``: what is left of the limit once
+    spend and reservations, this one included, are counted) or at a refusal (what is left
+    before this request, never below zero)."""
+
+    scope: str
+    window_key: str
+    limit_micro: MicroUSD
+    headroom_micro: MicroUSD
+    reset_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RateState:
+    """A rate limit after an admission: ``remaining`` requests or tokens in the sliding minute,
+    and ``reset_s`` seconds until the oldest admission in it leaves the window."""
+
+    scope: str
+    kind: RateKind
+    limit: int
+    remaining: int
+    reset_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """The request fits and is reserved. ``counted`` is false only when the store was
+    unreachable and the failure policy is ``open``: nothing was checked or reserved."""
+
+    request_id: str
+    budgets: tuple[BudgetState, ...] = ()
+    rates: tuple[RateState, ...] = ()
+    counted: bool = True
+
+    @property
+    def tightest_budget(self) -> BudgetState | None:
+        """The budget with the least left (the one to show in headers)."""
+        return min(self.budgets, key=lambda b: b.headroom_micro, default=None)
+
+    def tightest_rate(self, kind: RateKind) -> RateState | None:
+        """The requests or tokens limit with the fewest remaining."""
+        return min(
+            (r for r in self.rates if r.kind == kind), key=lambda r: r.remaining, default=None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Nothing was reserved anywhere. ``reason`` and ``scope`` name the first limit that did not
+    fit (rate limits are checked before budgets), ``limit`` its value and ``window_key`` its
+    budget window; ``retry_after_s`` is when it may fit again (``None``: unknown or never).
+    ``headroom`` lists every budget of the admission when the reason is ``budget``."""
+
+    request_id: str
+    reason: RefusalReason
+    scope: str
+    limit: int
+    retry_after_s: float | None = None
+    window_key: str | None = None
+    reset_at: datetime | None = None
+    headroom: tuple[BudgetState, ...] = ()
+
+
+Admission = Admitted | Refused
+
+
+def model_scope(scope: str, model: str) -> str:
+    """The scope of a per-model limit (``model_rpm_limit``, ``model_tpm_limit``)."""
+    return f"{scope}:model:{model}"
+
+
+def _budget_checks(limits: Limits, now: datetime) -> tuple[BudgetCheck, ...]:
+    # Two budgets over the same window instance share one counter; the smaller limit binds.
+    by_key: dict[str, BudgetCheck] = {}
+    for budget in limits.budgets:
+        key = budget.window.key_at(now)
+        _, reset_at = budget.window.bounds_at(now)
+        known = by_key.get(key)
+        if known is None or budget.limit_micro < known.limit_micro:
+            by_key[key] = BudgetCheck(key, budget.limit_micro, reset_at)
+    return tuple(by_key.values())
+
+
+def plan_admission(
+    scopes: Sequence[tuple[str, Limits]],
+    *,
+    request_id: str,
+    model: str,
+    now: datetime,
+    prompt_tokens: int,
+    max_tokens: int,
+    pricing: Pricing,
+    lease_seconds: int,
+) -> AdmissionRequest:
+    """The admission of one request to ``model`` under every scope that applies to it (key,
+    user, team, member, in that order: a refusal names the first scope that does not fit).
+
+    The reservation is the worst case: ``prompt_tokens`` (an estimate that must not be below
+    the real count) at the dearest prompt price plus ``max_tokens`` at the output price,
+    rounded up to a whole micro-dollar; an unpriced model reserves no money. ``reserve_tokens``
+    is ``prompt_tokens + max_tokens``. A scope's ``model_rpm``/``model_tpm`` entry for
+    ``model`` becomes a check of its own (:func:`model_scope`); scopes that limit nothing are
+    left out.
+    """
+    checks: list[ScopeCheck] = []
+    for scope, limits in scopes:
+        check = ScopeCheck(
+            scope, _budget_checks(limits, now), limits.rpm, limits.tpm, limits.max_parallel
+        )
+        if check.budgets or any(v is not None for v in (check.rpm, check.tpm, check.max_parallel)):
+            checks.append(check)
+        model_rpm, model_tpm = limits.model_rpm.get(model), limits.model_tpm.get(model)
+        if model_rpm is not None or model_tpm is not None:
+            checks.append(ScopeCheck(model_scope(scope, model), rpm=model_rpm, tpm=model_tpm))
+    return AdmissionRequest(
+        request_id=request_id,
+        checks=tuple(checks),
+        reserve_micro=pricing.worst_case_micro(prompt_tokens, max_tokens),
+        reserve_tokens=prompt_tokens + max_tokens,
+        now=now,
+        lease_seconds=lease_seconds,
+    )
+
+
+def lowered_max_tokens(
+    refused: Refused,
+    *,
+    prompt_tokens: int,
+    max_tokens: int,
+    pricing: Pricing,
+    minimum: int = 1,
+) -> int | None:
+    """The largest ``max_tokens`` below the requested one whose worst case fits the smallest
+    budget headroom of a budget refusal, or ``None`` when there is none of at least
+    ``minimum`` (the prompt alone does not fit, the refusal was a rate limit, or output is
+    free so lowering cannot help)."""
+    if refused.reason != "budget" or not refused.headroom:
+        return None
+    headroom = min(b.headroom_micro for b in refused.headroom)
+    if pricing.prompt_micro(prompt_tokens) > headroom:
+        return None
+    fits = pricing.max_output_tokens_within(headroom, prompt_tokens)
+    if fits is None:
+        return None
+    lowered = min(fits, max_tokens - 1)
+    return lowered if lowered >= max(minimum, 1) else None

@@ -1,0 +1,301 @@
+"""In-process counters: exact, for one gateway process (the embedded default).
+
+One asyncio lock makes each admission and settlement a single step; nothing inside it awaits.
+Leases are checked lazily: every admission first releases reservations whose lease ran out.
+Window counters and settled requests are forgotten some time after they stop mattering
+(:data:`~stargate.governance.counters.WINDOW_GRACE_SECONDS`,
+:data:`~stargate.governance.counters.RECORD_GRACE_SECONDS`), so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from bisect import bisect_right, insort
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from stargate.core.money import MicroUSD
+from stargate.governance.admission import (
+    RATE_WINDOW_SECONDS,
+    Admission,
+    AdmissionRequest,
+)
+from stargate.governance.counters import RECORD_GRACE_SECONDS, WINDOW_GRACE_SECONDS
+from stargate.governance.tally import (
+    RateSeen,
+    Tally,
+    admitted,
+    budget_refusal,
+    rate_refusal,
+)
+from stargate.governance.windows import Clock, utc_now
+
+__all__ = ["MemoryCounters"]
+
+_BudgetKey = tuple[str, str]
+
+
+@dataclass(slots=True)
+class _Budget:
+    spent: int = 0
+    reserved: int = 0
+
+
+@dataclass(slots=True)
+class _RateLog:
+    """Admissions of the sliding minute, oldest first; for TPM with their token counts."""
+
+    entries: list[tuple[float, str]] = field(default_factory=list)
+    tokens: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+
+    def purge(self, now: float) -> None:
+        gone = bisect_right(self.entries, now - RATE_WINDOW_SECONDS, key=lambda e: e[0])
+        for _, rid in self.entries[:gone]:
+            self.total -= self.tokens.pop(rid, 0)
+        del self.entries[:gone]
+
+    def add(self, now: float, rid: str, tokens: int | None) -> None:
+        """Log an admission (``tokens``: its tokens for a TPM log, ``None`` for an RPM log)."""
+        insort(self.entries, (now, rid), key=lambda e: e[0])
+        if tokens is not None:
+            self.tokens[rid] = tokens
+            self.total += tokens
+
+    def seen(self, tokens: bool) -> RateSeen:
+        oldest = self.entries[0][0] if self.entries else None
+        return RateSeen(self.total if tokens else len(self.entries), oldest)
+
+
+@dataclass(slots=True)
+class _Request:
+    state: Literal["active", "expired", "settled"]
+    micro: int
+    budgets: tuple[_BudgetKey, ...]
+    scopes: tuple[str, ...]
+    tpm_scopes: tuple[str, ...]
+    deadline: float
+    admission: AdmissionRequest | None  # kept while active, for an idempotent re-admission
+
+
+class MemoryCounters:
+    """:class:`~stargate.governance.counters.CounterStore` in this process's memory."""
+
+    def __init__(self, *, clock: Clock = utc_now) -> None:
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._budgets: dict[_BudgetKey, _Budget] = {}
+        self._budget_expiry: list[tuple[float, _BudgetKey]] = []
+        self._leases: dict[str, set[str]] = {}
+        self._deadlines: list[tuple[float, str]] = []
+        self._rpm: dict[str, _RateLog] = {}
+        self._tpm: dict[str, _RateLog] = {}
+        self._requests: dict[str, _Request] = {}
+        self._forget: list[tuple[float, str]] = []
+
+    async def admit(self, request: AdmissionRequest) -> Admission:
+        async with self._lock:
+            return self._admit(request)
+
+    async def settle(self, request_id: str, actual_micro: MicroUSD, actual_tokens: int) -> bool:
+        if actual_micro < 0 or actual_tokens < 0:
+            raise ValueError("a settlement cannot be negative")
+        async with self._lock:
+            return self._settle(request_id, actual_micro, actual_tokens)
+
+    async def release(self, request_id: str) -> bool:
+        return await self.settle(request_id, 0, 0)
+
+    async def spent(self, scope: str, window_key: str) -> MicroUSD:
+        async with self._lock:
+            budget = self._budgets.get((scope, window_key))
+            return 0 if budget is None else budget.spent
+
+    async def rebuild(
+        self,
+        scope: str,
+        window_key: str,
+        spent_micro: MicroUSD,
+        *,
+        reset_at: datetime | None = None,
+    ) -> None:
+        if spent_micro < 0:
+            raise ValueError("spend cannot be negative")
+        async with self._lock:
+            key = (scope, window_key)
+            if key not in self._budgets:
+                self._new_budget(key, reset_at)
+            self._budgets[key].spent = spent_micro
+
+    async def aclose(self) -> None:
+        """Nothing to close: the counters live and die with the process."""
+
+    # --- one step each, under the lock ---------------------------------------------------------
+
+    def _admit(self, request: AdmissionRequest) -> Admission:
+        now = request.now.timestamp()
+        self._expire(now)
+        known = self._requests.get(request.request_id)
+        if known is not None:
+            if known.admission is None or known.state != "active":
+                raise ValueError(f"request {request.request_id} was already {known.state}")
+            return admitted(known.admission, self._tally(known.admission, now))
+        refusal = self._check_rates(request, now)
+        if refusal is not None:
+            return refusal
+        tally = self._tally(request, now)
+        for index, ((spent, held), budget) in enumerate(
+            zip(tally.budgets, (b for c in request.checks for b in c.budgets), strict=True)
+        ):
+            if spent + held + request.reserve_micro > budget.limit_micro:
+                return budget_refusal(request, tally, index)
+        self._reserve(request, now)
+        return admitted(request, self._tally(request, now))
+
+    def _check_rates(self, request: AdmissionRequest, now: float) -> Admission | None:
+        for check in request.checks:
+            if check.rpm is not None:
+                log = self._log(self._rpm, check.scope, now)
+                if len(log.entries) + 1 > check.rpm:
+                    return rate_refusal(
+                        request, check, "rpm", check.rpm, _requests_retry(log, check.rpm, now)
+                    )
+            if check.tpm is not None:
+                log = self._log(self._tpm, check.scope, now)
+                if log.total + request.reserve_tokens > check.tpm:
+                    retry = _tokens_retry(log, check.tpm, request.reserve_tokens, now)
+                    return rate_refusal(request, check, "tpm", check.tpm, retry)
+            if check.max_parallel is not None:
+                active = len(self._leases.get(check.scope, ()))
+                if active + 1 > check.max_parallel:
+                    return rate_refusal(request, check, "parallel", check.max_parallel, None)
+        return None
+
+    def _tally(self, request: AdmissionRequest, now: float) -> Tally:
+        budgets: list[tuple[int, int]] = []
+        rates: list[RateSeen] = []
+        for check in request.checks:
+            for b in check.budgets:
+                budget = self._budgets.get((check.scope, b.window_key))
+                budgets.append((0, 0) if budget is None else (budget.spent, budget.reserved))
+            if check.rpm is not None:
+                rates.append(self._log(self._rpm, check.scope, now).seen(tokens=False))
+            if check.tpm is not None:
+                rates.append(self._log(self._tpm, check.scope, now).seen(tokens=True))
+        return Tally(budgets, rates)
+
+    def _reserve(self, request: AdmissionRequest, now: float) -> None:
+        rid = request.request_id
+        deadline = now + request.lease_seconds
+        budget_keys: list[_BudgetKey] = []
+        for check in request.checks:
+            self._leases.setdefault(check.scope, set()).add(rid)
+            for b in check.budgets:
+                key = (check.scope, b.window_key)
+                if key not in self._budgets:
+                    self._new_budget(key, b.reset_at)
+                self._budgets[key].reserved += request.reserve_micro
+                budget_keys.append(key)
+            if check.rpm is not None:
+                self._rpm[check.scope].add(now, rid, None)
+            if check.tpm is not None:
+                self._tpm[check.scope].add(now, rid, request.reserve_tokens)
+        self._requests[rid] = _Request(
+            state="active",
+            micro=request.reserve_micro,
+            budgets=tuple(budget_keys),
+            scopes=tuple(c.scope for c in request.checks),
+            tpm_scopes=tuple(c.scope for c in request.checks if c.tpm is not None),
+            deadline=deadline,
+            admission=request,
+        )
+        heapq.heappush(self._deadlines, (deadline, rid))
+
+    def _settle(self, rid: str, actual_micro: int, actual_tokens: int) -> bool:
+        record = self._requests.get(rid)
+        if record is None or record.state == "settled":
+            return False
+        if record.state == "active":
+            self._unreserve(rid, record)
+        for key in record.budgets:
+            budget = self._budgets.get(key)
+            if budget is not None:  # gone only when its window ended long ago
+                budget.spent += actual_micro
+        for scope in record.tpm_scopes:
+            log = self._tpm.get(scope)
+            if log is not None and rid in log.tokens:  # not yet out of the sliding minute
+                log.total += actual_tokens - log.tokens[rid]
+                log.tokens[rid] = actual_tokens
+        record.state = "settled"
+        record.admission = None
+        self._forget_later(rid, self._clock().timestamp())
+        return True
+
+    # --- lazy housekeeping ---------------------------------------------------------------------
+
+    def _unreserve(self, rid: str, record: _Request) -> None:
+        for key in record.budgets:
+            budget = self._budgets.get(key)
+            if budget is not None:
+                budget.reserved -= record.micro
+        for scope in record.scopes:
+            holders = self._leases.get(scope)
+            if holders is not None:
+                holders.discard(rid)
+                if not holders:
+                    del self._leases[scope]
+
+    def _expire(self, now: float) -> None:
+        while self._deadlines and self._deadlines[0][0] <= now:
+            deadline, rid = heapq.heappop(self._deadlines)
+            record = self._requests.get(rid)
+            if record is not None and record.state == "active" and record.deadline == deadline:
+                self._unreserve(rid, record)
+                record.state = "expired"
+                record.admission = None
+                self._forget_later(rid, now)
+        while self._forget and self._forget[0][0] <= now:
+            _, rid = heapq.heappop(self._forget)
+            record = self._requests.get(rid)
+            if record is not None and record.state != "active":
+                del self._requests[rid]
+        while self._budget_expiry and self._budget_expiry[0][0] <= now:
+            _, key = heapq.heappop(self._budget_expiry)
+            self._budgets.pop(key, None)
+
+    def _forget_later(self, rid: str, now: float) -> None:
+        heapq.heappush(self._forget, (now + RECORD_GRACE_SECONDS, rid))
+
+    def _new_budget(self, key: _BudgetKey, reset_at: datetime | None) -> None:
+        self._budgets[key] = _Budget()
+        if reset_at is not None:
+            expiry = reset_at.timestamp() + WINDOW_GRACE_SECONDS
+            heapq.heappush(self._budget_expiry, (expiry, key))
+
+    def _log(self, logs: dict[str, _RateLog], scope: str, now: float) -> _RateLog:
+        log = logs.get(scope)
+        if log is None:
+            log = logs[scope] = _RateLog()
+        log.purge(now)
+        return log
+
+
+def _requests_retry(log: _RateLog, limit: int, now: float) -> float | None:
+    """Seconds until enough admissions leave the minute for one more to fit."""
+    if limit == 0:
+        return None
+    leaving = log.entries[len(log.entries) - limit]
+    return max(0.0, leaving[0] + RATE_WINDOW_SECONDS - now)
+
+
+def _tokens_retry(log: _RateLog, limit: int, wanted: int, now: float) -> float | None:
+    if wanted > limit:
+        return None
+    left = log.total
+    for ts, rid in log.entries:
+        left -= log.tokens.get(rid, 0)
+        if left + wanted <= limit:
+            return max(0.0, ts + RATE_WINDOW_SECONDS - now)
+    return None

@@ -1,0 +1,251 @@
+"""Counters in Redis, shared by every replica: one EVALSHA per admission, one per settlement.
+
+The two Lua scripts next to this module (``counters_admit.lua``, ``counters_settle.lua``) do all
+the work atomically inside Redis; their header comments give the key layout. Every key starts
+with ``{prefix}:`` (one hash tag), so replicas sharing a prefix share counters and tests can use
+a prefix of their own.
+
+Times come from the gateway's clock (``AdmissionRequest.now``), not from Redis, so replicas
+need synchronised clocks (NTP) for the sliding minute and leases to agree.
+
+When Redis cannot be reached within the timeout (250 ms by default; no retries), an admission
+follows the failure policy: ``closed`` refuses with :class:`~stargate.errors.ServiceUnavailable`,
+``open`` admits without counting (``Admitted.counted`` is false) and logs a warning. A settlement
+that cannot reach Redis is logged and dropped: its reservation expires with its lease, and the
+spend ledger (the truth) can rebuild the counter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Sequence
+from datetime import datetime, timedelta
+from importlib.resources import files
+from typing import Any, TypeVar
+
+import orjson
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from stargate.core.money import MicroUSD
+from stargate.errors import InternalError, ServiceUnavailable
+from stargate.governance.admission import Admission, AdmissionRequest, Admitted, RefusalReason
+from stargate.governance.counters import (
+    RECORD_GRACE_SECONDS,
+    WINDOW_GRACE_SECONDS,
+    FailurePolicy,
+)
+from stargate.governance.tally import (
+    RateSeen,
+    Tally,
+    admitted,
+    budget_refusal,
+    rate_refusal,
+)
+from stargate.governance.windows import Clock, utc_now
+
+__all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT_S", "RedisCounters"]
+
+_log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+DEFAULT_PREFIX = "stargate"
+DEFAULT_TIMEOUT_S = 0.25
+_MAX_CONNECTIONS = 64
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
+_RATE_REASONS: dict[str, RefusalReason] = {"rpm": "rpm", "tpm": "tpm", "parallel": "parallel"}
+
+
+def _script(name: str) -> str:
+    return files(__package__ or "stargate.store").joinpath(name).read_text(encoding="utf-8")
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+class RedisCounters:
+    """:class:`~stargate.governance.counters.CounterStore` in Redis at ``redis_url``."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        prefix: str = DEFAULT_PREFIX,
+        *,
+        failure_policy: FailurePolicy = "closed",
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        clock: Clock = utc_now,
+    ) -> None:
+        if not prefix or any(c in prefix for c in "{}"):
+            raise ValueError("a counter prefix is a non-empty name without braces")
+        self._prefix = f"{{{prefix}}}:"
+        self._policy = failure_policy
+        self._timeout = timeout_s
+        self._clock = clock
+        pool: BlockingConnectionPool = BlockingConnectionPool.from_url(
+            redis_url,
+            max_connections=_MAX_CONNECTIONS,
+            timeout=timeout_s,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            retry=Retry(NoBackoff(), 0),
+            decode_responses=True,
+        )
+        self._redis: Redis = Redis(connection_pool=pool)
+        self._admit_script = self._redis.register_script(_script("counters_admit.lua"))
+        self._settle_script = self._redis.register_script(_script("counters_settle.lua"))
+
+    @property
+    def key_prefix(self) -> str:
+        """What every key of these counters starts with (``{prefix}:``)."""
+        return self._prefix
+
+    async def admit(self, request: AdmissionRequest) -> Admission:
+        payload = orjson.dumps(self._payload(request))
+        try:
+            reply = await self._bounded(self._admit_script(args=[self._prefix, payload]))
+        except _UNREACHABLE as exc:
+            if self._policy == "open":
+                _log.warning(
+                    "counters unreachable (%s); admitting %s uncounted (failure policy: open)",
+                    exc,
+                    request.request_id,
+                )
+                return Admitted(request.request_id, counted=False)
+            raise ServiceUnavailable(
+                "Budget and rate-limit counters are unavailable; try again shortly"
+            ) from exc
+        except RedisError as exc:
+            raise InternalError("the admission script failed") from exc
+        return self._outcome(request, reply)
+
+    async def settle(self, request_id: str, actual_micro: MicroUSD, actual_tokens: int) -> bool:
+        if actual_micro < 0 or actual_tokens < 0:
+            raise ValueError("a settlement cannot be negative")
+        args: list[str | int] = [
+            self._prefix,
+            request_id,
+            actual_micro,
+            actual_tokens,
+            RECORD_GRACE_SECONDS,
+        ]
+        try:
+            reply = await self._bounded(self._settle_script(args=args))
+        except (*_UNREACHABLE, RedisError) as exc:
+            _log.warning(
+                "could not settle %s (%s): its reservation expires with its lease; "
+                "rebuild the counters from the ledger",
+                request_id,
+                exc,
+            )
+            return False
+        return int(reply) == 1
+
+    async def release(self, request_id: str) -> bool:
+        return await self.settle(request_id, 0, 0)
+
+    async def spent(self, scope: str, window_key: str) -> MicroUSD:
+        value = await self._command(self._redis.hget(self._budget_key(scope, window_key), "spent"))
+        return int(value or 0)
+
+    async def rebuild(
+        self,
+        scope: str,
+        window_key: str,
+        spent_micro: MicroUSD,
+        *,
+        reset_at: datetime | None = None,
+    ) -> None:
+        if spent_micro < 0:
+            raise ValueError("spend cannot be negative")
+        key = self._budget_key(scope, window_key)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, "spent", str(spent_micro))
+            if reset_at is not None:
+                pipe.pexpire(key, self._ttl_ms(reset_at, self._clock()), nx=True)
+            await self._command(pipe.execute())
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+    # --- the wire ------------------------------------------------------------------------------
+
+    async def _bounded(self, call: Awaitable[_T]) -> _T:
+        # Connecting and one command, each bounded by the socket timeouts, plus a margin.
+        async with asyncio.timeout(self._timeout * 3):
+            return await call
+
+    async def _command(self, call: Awaitable[_T]) -> _T:
+        try:
+            return await self._bounded(call)
+        except _UNREACHABLE as exc:
+            raise ServiceUnavailable("The counter store (Redis) is unavailable") from exc
+
+    def _budget_key(self, scope: str, window_key: str) -> str:
+        return f"{self._prefix}b:{scope}|{window_key}"
+
+    @staticmethod
+    def _ttl_ms(reset_at: datetime, now: datetime) -> int:
+        return max(1, _ms(reset_at + timedelta(seconds=WINDOW_GRACE_SECONDS)) - _ms(now))
+
+    def _payload(self, request: AdmissionRequest) -> dict[str, Any]:
+        return {
+            "rid": request.request_id,
+            "now": _ms(request.now),
+            "lease": request.lease_seconds * 1000,
+            "micro": request.reserve_micro,
+            "tokens": request.reserve_tokens,
+            "grace": RECORD_GRACE_SECONDS,
+            "checks": [
+                {
+                    "s": check.scope,
+                    "rpm": -1 if check.rpm is None else check.rpm,
+                    "tpm": -1 if check.tpm is None else check.tpm,
+                    "par": -1 if check.max_parallel is None else check.max_parallel,
+                    "b": [
+                        {
+                            "w": b.window_key,
+                            "l": b.limit_micro,
+                            "ttl": 0
+                            if b.reset_at is None
+                            else self._ttl_ms(b.reset_at, request.now),
+                        }
+                        for b in check.budgets
+                    ],
+                }
+                for check in request.checks
+            ],
+        }
+
+    @staticmethod
+    def _outcome(request: AdmissionRequest, reply: Sequence[Any]) -> Admission:
+        match reply[0]:
+            case "ok":
+                return admitted(request, _tally(reply[1], reply[2]))
+            case "budget":
+                return budget_refusal(request, _tally(reply[2], []), int(reply[1]) - 1)
+            case "rpm" | "tpm" | "parallel":
+                check = request.checks[int(reply[1]) - 1]
+                limits = {"rpm": check.rpm, "tpm": check.tpm, "parallel": check.max_parallel}
+                limit = limits[reply[0]]
+                retry = None if reply[2] == "" else int(reply[2]) / 1000
+                assert limit is not None  # the script only refuses by a limit that is set
+                return rate_refusal(request, check, _RATE_REASONS[reply[0]], limit, retry)
+            case "done":
+                raise ValueError(f"request {request.request_id} was already settled or expired")
+            case other:
+                raise InternalError(f"the admission script answered {other!r}")
+
+
+def _tally(budgets: Sequence[str], rates: Sequence[str]) -> Tally:
+    pairs = [(int(budgets[i]), int(budgets[i + 1])) for i in range(0, len(budgets), 2)]
+    seen = [
+        RateSeen(int(rates[i]), None if rates[i + 1] == "" else int(rates[i + 1]) / 1000)
+        for i in range(0, len(rates), 2)
+    ]
+    return Tally(pairs, seen)
