@@ -1,7 +1,8 @@
 """What Bedrock's InvokeModel accepts from each Claude model family: a data table.
 
 The table ships in the package as ``claude_features.json`` (one row per family: the betas
-Bedrock accepts in ``anthropic_beta``, whether ``cache_control`` may carry a ``ttl``, whether
+Bedrock accepts in ``anthropic_beta``, whether ``cache_control`` may carry a ``ttl``, whether the
+model can think at all (``extended_thinking``: Claude 3.x cannot), whether
 ``thinking: {"type": "adaptive"}`` is accepted). When Bedrock gains a model or a beta, an
 operator points ``STARGATE_BEDROCK_FEATURES`` at a JSON file of the same shape, which replaces
 the shipped table whole: no code change, no release. The table is read once, when the provider
@@ -47,7 +48,7 @@ EFFORT_BETA = "effort-2025-11-24"
 _PACKAGED = "claude_features.json"
 _FAMILY_NAME = re.compile(r"claude-[a-z0-9][a-z0-9-]*")
 _SUFFIX = re.compile(r"(?:-\d{8})?(?:-v\d+)?(?::\d+)?")
-_ROW_KEYS = frozenset({"betas", "cache_ttl", "adaptive_thinking"})
+_ROW_KEYS = frozenset({"betas", "cache_ttl", "extended_thinking", "adaptive_thinking"})
 
 
 @dataclass(slots=True, frozen=True)
@@ -55,6 +56,7 @@ class ClaudeFamily:
     name: str
     betas: frozenset[str]
     cache_ttl: bool
+    extended_thinking: bool
     adaptive_thinking: bool
 
     @property
@@ -132,10 +134,18 @@ def _family(name: str, row: Any, source: str) -> ClaudeFamily:
     betas = row["betas"]
     if not isinstance(betas, list) or not all(isinstance(b, str) and b for b in betas):
         raise ConfigError("'betas' must be an array of beta names", source=where)
-    for key in ("cache_ttl", "adaptive_thinking"):
+    for key in ("cache_ttl", "extended_thinking", "adaptive_thinking"):
         if not isinstance(row[key], bool):
             raise ConfigError(f"'{key}' must be true or false", source=where)
-    return ClaudeFamily(name, frozenset(betas), row["cache_ttl"], row["adaptive_thinking"])
+    if row["adaptive_thinking"] and not row["extended_thinking"]:
+        raise ConfigError("adaptive_thinking needs extended_thinking", source=where)
+    return ClaudeFamily(
+        name,
+        frozenset(betas),
+        cache_ttl=row["cache_ttl"],
+        extended_thinking=row["extended_thinking"],
+        adaptive_thinking=row["adaptive_thinking"],
+    )
 
 
 def _intersection(rows: Any) -> ClaudeFamily:
@@ -145,5 +155,6 @@ def _intersection(rows: Any) -> ClaudeFamily:
         "unknown Claude family",
         betas,
         cache_ttl=all(row.cache_ttl for row in rows),
+        extended_thinking=all(row.extended_thinking for row in rows),
         adaptive_thinking=all(row.adaptive_thinking for row in rows),
     )

@@ -22,6 +22,8 @@ layer can report it (:class:`InvokeBody`):
   first), or else in a user turn of its own, so user and assistant turns still alternate.
 * ``cache_control.ttl`` is removed where the family does not accept it (the ephemeral
   breakpoint itself stays).
+* ``thinking`` on a family that cannot think (Claude 3.x) is removed (reported unless it was
+  ``disabled``).
 * ``thinking: {"type": "adaptive"}`` on a family without adaptive thinking becomes
   ``{"type": "enabled", "budget_tokens": B}``, B = ``max_tokens // 2`` clamped to
   [1024, ``max_tokens`` - 1]; with ``max_tokens`` <= 1024 there is no room and ``thinking`` is
@@ -131,8 +133,7 @@ def prepare_invoke_body(
         out["messages"] = _messages(out["messages"], result.translated)
     if not family.cache_ttl and _strip_ttl_everywhere(out):
         result.dropped.append("cache_control.ttl")
-    if not family.adaptive_thinking:
-        _adapt_thinking(out, result)
+    _adapt_thinking(out, result, family)
     return result
 
 
@@ -156,9 +157,17 @@ def _output_config(value: object, effort_kept: bool, out: Json, dropped: list[st
         out["output_config"] = kept
 
 
-def _adapt_thinking(out: Json, result: InvokeBody) -> None:
-    thinking = out.get("thinking")
-    if not isinstance(thinking, dict) or thinking.get("type") != "adaptive":
+def _adapt_thinking(out: Json, result: InvokeBody, family: ClaudeFamily) -> None:
+    if "thinking" not in out:
+        return
+    thinking = out["thinking"]
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if not family.extended_thinking:
+        del out["thinking"]
+        if kind != "disabled":
+            result.dropped.append("thinking")
+        return
+    if kind != "adaptive" or family.adaptive_thinking:
         return
     max_tokens = out.get("max_tokens")
     budget = thinking_budget(max_tokens) if isinstance(max_tokens, int) else None

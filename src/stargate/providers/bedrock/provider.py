@@ -18,7 +18,7 @@ goes through Converse. What each Claude family accepts comes from the table in
 
 **Thinking on Converse.** ``extra["thinking"]`` (from the Anthropic dialect) goes to Claude as
 ``additionalModelRequestFields.thinking`` (adaptive thinking degraded to a budget on families
-without it, as on InvokeModel); other models have no such field and do not get it.
+without it, as on InvokeModel); Claude 3.x and other models cannot think and do not get it.
 
 **Token counting.** CountTokens takes base model ids only: the deployment's base id is derived
 from its id (geography prefix and ARN removed) or from ``model_info.base_model``. When there is
@@ -307,13 +307,13 @@ class BedrockProvider:
 
     def _converse_view(self, request: ChatRequest) -> ChatRequest:
         """``extra["thinking"]`` as this model can take it: Claude gets it (adaptive degraded to
-        a budget where the family lacks it); other models do not."""
+        a budget where the family lacks it); Claude 3.x and other models do not."""
         thinking = request.extra.get("thinking")
         if thinking is None:
             return request
         extra = dict(request.extra)
         family = self._identity.family
-        if family is None:
+        if family is None or not family.extended_thinking:
             del extra["thinking"]
         elif _is_adaptive(thinking) and not family.adaptive_thinking:
             budget = thinking_budget(request.max_tokens or self._default_max_tokens)

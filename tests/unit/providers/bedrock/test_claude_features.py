@@ -32,26 +32,27 @@ NEVER_ON_BEDROCK = {
     "oauth-2025-04-20",
 }
 
-# family: (betas, cache ttl, adaptive thinking), as the facts give them
+# family: (betas, cache ttl, extended thinking, adaptive thinking), as the facts give them
 EXPECTED = {
-    "claude-3-haiku": (set(), False, False),
-    "claude-3-5-haiku": (set(), False, False),
-    "claude-sonnet-4": (FOUR_X | {CONTEXT_1M}, False, False),
-    "claude-opus-4": (FOUR_X, False, False),
-    "claude-opus-4-1": (FOUR_X, False, False),
-    "claude-haiku-4-5": (FOUR_X, True, False),
-    "claude-sonnet-4-5": (FOUR_X | {CONTEXT_1M}, True, False),
-    "claude-opus-4-5": (FOUR_X | {EFFORT}, True, False),
-    "claude-sonnet-4-6": (FOUR_X | {CONTEXT_1M, EFFORT}, True, True),
-    "claude-opus-4-6": (FOUR_X | {EFFORT}, True, True),
+    "claude-3-haiku": (set(), False, False, False),
+    "claude-3-5-haiku": (set(), False, False, False),
+    "claude-sonnet-4": (FOUR_X | {CONTEXT_1M}, False, True, False),
+    "claude-opus-4": (FOUR_X, False, True, False),
+    "claude-opus-4-1": (FOUR_X, False, True, False),
+    "claude-haiku-4-5": (FOUR_X, True, True, False),
+    "claude-sonnet-4-5": (FOUR_X | {CONTEXT_1M}, True, True, False),
+    "claude-opus-4-5": (FOUR_X | {EFFORT}, True, True, False),
+    "claude-sonnet-4-6": (FOUR_X | {CONTEXT_1M, EFFORT}, True, True, True),
+    "claude-opus-4-6": (FOUR_X | {EFFORT}, True, True, True),
 }
 
 
 def test_the_shipped_table_is_the_facts() -> None:
     assert set(TABLE.families) == set(EXPECTED)
-    for name, (betas, ttl, adaptive) in EXPECTED.items():
+    for name, (betas, ttl, thinking, adaptive) in EXPECTED.items():
         row = TABLE.families[name]
-        assert (set(row.betas), row.cache_ttl, row.adaptive_thinking) == (betas, ttl, adaptive)
+        features = (set(row.betas), row.cache_ttl, row.extended_thinking, row.adaptive_thinking)
+        assert features == (betas, ttl, thinking, adaptive)
         assert row.context_1m == (CONTEXT_1M in betas)
         assert row.effort == (EFFORT in betas)
         assert not row.betas & NEVER_ON_BEDROCK
@@ -102,6 +103,7 @@ def test_unknown_families_get_the_most_conservative_row(name: str | None) -> Non
     assert row is TABLE.fallback
     assert row.betas == frozenset()
     assert not row.cache_ttl
+    assert not row.extended_thinking
     assert not row.adaptive_thinking
 
 
@@ -109,14 +111,25 @@ def test_the_fallback_is_the_intersection_of_the_rows() -> None:
     text = orjson.dumps(
         {
             "families": {
-                "claude-a": {"betas": ["x", "y"], "cache_ttl": True, "adaptive_thinking": True},
-                "claude-b": {"betas": ["y", "z"], "cache_ttl": True, "adaptive_thinking": False},
+                "claude-a": {
+                    "betas": ["x", "y"],
+                    "cache_ttl": True,
+                    "extended_thinking": True,
+                    "adaptive_thinking": True,
+                },
+                "claude-b": {
+                    "betas": ["y", "z"],
+                    "cache_ttl": True,
+                    "extended_thinking": True,
+                    "adaptive_thinking": False,
+                },
             }
         }
     ).decode()
     table = ClaudeFeatures.parse(text, source="test")
     assert table.fallback.betas == frozenset({"y"})
     assert table.fallback.cache_ttl
+    assert table.fallback.extended_thinking
     assert not table.fallback.adaptive_thinking
 
 
@@ -124,7 +137,8 @@ def test_an_override_file_replaces_the_table(tmp_path: Path) -> None:
     override = tmp_path / "features.json"
     override.write_text(
         '{"families": {"claude-opus-4-8": '
-        '{"betas": ["effort-2025-11-24"], "cache_ttl": true, "adaptive_thinking": true}}}'
+        '{"betas": ["effort-2025-11-24"], "cache_ttl": true, "extended_thinking": true, '
+        '"adaptive_thinking": true}}}'
     )
     table = ClaudeFeatures.load({FEATURES_ENV: str(override)})
     row = table.family("claude-opus-4-8-v1")
@@ -149,12 +163,19 @@ def test_an_override_file_replaces_the_table(tmp_path: Path) -> None:
         ('{"families": {"claude-a": {"betas": [], "cache_ttl": true}}}', "exactly the keys"),
         (
             '{"families": {"claude-a": '
-            '{"betas": "x", "cache_ttl": true, "adaptive_thinking": true}}}',
+            '{"betas": "x", "cache_ttl": true, "extended_thinking": true, '
+            '"adaptive_thinking": true}}}',
             "'betas'",
         ),
         (
-            '{"families": {"claude-a": {"betas": [], "cache_ttl": 1, "adaptive_thinking": true}}}',
+            '{"families": {"claude-a": {"betas": [], "cache_ttl": 1, '
+            '"extended_thinking": true, "adaptive_thinking": true}}}',
             "'cache_ttl'",
+        ),
+        (
+            '{"families": {"claude-a": {"betas": [], "cache_ttl": true, '
+            '"extended_thinking": false, "adaptive_thinking": true}}}',
+            "needs extended_thinking",
         ),
     ],
 )

@@ -145,11 +145,13 @@ def test_claude_code_body_on_claude_3_keeps_no_beta_and_no_beta_gated_field() ->
     assert prepared.dropped_betas == BETA_LIST
     assert "context_management" not in body
     assert "output_config" not in body
+    assert "thinking" not in body  # Claude 3.x cannot think
     assert set(prepared.dropped) == {
         "metadata",
         "context_management",
         "output_config.effort",
         "cache_control.ttl",
+        "thinking",
     }
 
 
@@ -157,7 +159,7 @@ def test_the_conservative_fallback_for_an_unknown_family_is_safe() -> None:
     unknown = TABLE.family("claude-opus-4-8")
     prepared = prepare_invoke_body(claude_code_body(), BETA_LIST, unknown)
     assert "anthropic_beta" not in prepared.body
-    assert prepared.body["thinking"]["type"] == "enabled"
+    assert "thinking" not in prepared.body
     assert ttls(prepared.body) == []
 
 
@@ -362,15 +364,29 @@ def test_adaptive_thinking_without_room_is_dropped(max_tokens: int) -> None:
 
 def test_other_thinking_settings_pass_as_they_are() -> None:
     for thinking in ({"type": "enabled", "budget_tokens": 2048}, {"type": "disabled"}):
-        prepared = prepare_invoke_body(small(max_tokens=4096, thinking=thinking), [], HAIKU_3)
+        prepared = prepare_invoke_body(small(max_tokens=4096, thinking=thinking), [], SONNET_4)
         assert prepared.body["thinking"] == thinking
     adaptive = prepare_invoke_body(small(thinking={"type": "adaptive"}), [], SONNET_46)
     assert adaptive.body["thinking"] == {"type": "adaptive"}
 
 
+def test_a_family_that_cannot_think_gets_no_thinking() -> None:
+    enabled = {"type": "enabled", "budget_tokens": 2048}
+    prepared = prepare_invoke_body(small(max_tokens=4096, thinking=enabled), [], HAIKU_3)
+    assert "thinking" not in prepared.body
+    assert prepared.dropped == ["thinking"]
+    disabled = prepare_invoke_body(small(thinking={"type": "disabled"}), [], HAIKU_3)
+    assert "thinking" not in disabled.body
+    assert disabled.dropped == []
+
+
 def test_a_family_is_only_what_the_table_says() -> None:
     bare = ClaudeFamily(
-        "claude-x", frozenset({"only-this"}), cache_ttl=True, adaptive_thinking=True
+        "claude-x",
+        frozenset({"only-this"}),
+        cache_ttl=True,
+        extended_thinking=True,
+        adaptive_thinking=True,
     )
     prepared = prepare_invoke_body(claude_code_body(), [*BETA_LIST, "only-this"], bare)
     assert prepared.body["anthropic_beta"] == ["only-this"]

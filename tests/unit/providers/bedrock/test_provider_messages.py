@@ -326,6 +326,9 @@ async def test_converse_passes_thinking_to_claude_and_not_to_other_models(
     tight = make_provider(HAIKU, api="converse", info=ModelInfo(max_tokens=1000))
     await tight.complete(thinking_request({"type": "adaptive"}), CALL)
     assert "thinking" not in fake.requests[-1].json()["additionalModelRequestFields"]
+    claude_3 = make_provider("us.anthropic.claude-3-haiku-20240307-v1:0", api="converse")
+    await claude_3.complete(enabled, CALL)
+    assert "thinking" not in fake.requests[-1].json()["additionalModelRequestFields"]
 
 
 # --- the provider set -------------------------------------------------------------------------
@@ -342,7 +345,8 @@ async def test_the_provider_set_reads_the_feature_table_once_and_refuses_a_bad_o
     override = tmp_path / "features.json"
     override.write_text(
         '{"families": {"claude-opus-4-6": '
-        '{"betas": ["effort-2025-11-24"], "cache_ttl": true, "adaptive_thinking": true}}}'
+        '{"betas": ["effort-2025-11-24"], "cache_ttl": true, "extended_thinking": true, '
+        '"adaptive_thinking": true}}}'
     )
     async with await ProviderSet.open(deployments, environ={FEATURES_ENV: str(override)}) as ps:
         haiku, opus = ps.get("haiku"), ps.get("opus")
