@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from stargate.config.database_url import DEFAULT_DATABASE_URL, redact_database_url
 from stargate.config.deployment import Deployment
@@ -13,6 +13,7 @@ from stargate.config.deployment import Deployment
 __all__ = [
     "DEFAULT_ADMIN_HOST",
     "DEFAULT_ADMIN_PORT",
+    "DEFAULT_BUDGET_TIMEZONE",
     "DEFAULT_HOST",
     "DEFAULT_PORT",
     "GatewayConfig",
@@ -22,6 +23,7 @@ DEFAULT_HOST = "0.0.0.0"
 DEFAULT_PORT = 4000
 DEFAULT_ADMIN_HOST = "127.0.0.1"
 DEFAULT_ADMIN_PORT = 4001
+DEFAULT_BUDGET_TIMEZONE = "UTC"
 
 
 def _empty() -> Mapping[str, Any]:
@@ -47,6 +49,11 @@ class GatewayConfig:
     admin_host: str = DEFAULT_ADMIN_HOST
     admin_port: int = DEFAULT_ADMIN_PORT
     drop_params: bool = False
+    # Budget and rate-limit counters: Redis shared by every replica, or (None) this process.
+    redis_url: str | None = field(default=None, repr=False)
+    redis_failure_policy: Literal["closed", "open"] = "closed"
+    # The IANA timezone of calendar budget windows (day, week, month).
+    budget_timezone: str = DEFAULT_BUDGET_TIMEZONE
     model_aliases: Mapping[str, str] = field(default_factory=_empty)
     hidden_aliases: frozenset[str] = frozenset()
     warnings: tuple[str, ...] = ()

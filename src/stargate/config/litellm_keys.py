@@ -161,7 +161,6 @@ LITELLM_LITELLM_SETTINGS = frozenset(
         "set_verbose",
         "ssl_verify",
         "success_callback",
-        "timezone",
         "turn_off_message_logging",
         "upperbound_key_generate_params",
         "use_chat_completions_url_for_anthropic_messages",

@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
 
@@ -36,13 +37,20 @@ from stargate.config.envref import ENV_PREFIX, resolve_env_refs, resolve_env_ref
 from stargate.config.gateway import (
     DEFAULT_ADMIN_HOST,
     DEFAULT_ADMIN_PORT,
+    DEFAULT_BUDGET_TIMEZONE,
     DEFAULT_HOST,
     DEFAULT_PORT,
     GatewayConfig,
 )
 from stargate.config.location import Loc, Locator
 from stargate.config.model_ref import InvalidModelRef, parse_model_ref
-from stargate.config.schema import ConfigFile, GeneralSettings, ModelEntry, RouterSettings
+from stargate.config.schema import (
+    ConfigFile,
+    GeneralSettings,
+    LiteLLMSettings,
+    ModelEntry,
+    RouterSettings,
+)
 from stargate.config.screen import screen, screen_model_entry
 from stargate.config.yaml_text import parse_yaml
 from stargate.errors import ConfigError
@@ -146,6 +154,11 @@ def _load(text: str, source: str, base_dir: Path | None, env: Mapping[str, str])
         admin_host=admin_host,
         admin_port=admin_port,
         drop_params=file.litellm_settings.drop_params,
+        redis_url=_env_text(lookup, "STARGATE_REDIS_URL")
+        or _env_text(lookup, "REDIS_URL")
+        or general.redis_url,
+        redis_failure_policy=general.redis_failure_policy or "closed",
+        budget_timezone=_budget_timezone(general, file.litellm_settings, locator),
         model_aliases=MappingProxyType(aliases),
         hidden_aliases=frozenset(hidden),
         warnings=tuple(warnings),
@@ -335,3 +348,24 @@ def _database_url(general: GeneralSettings, lookup: Mapping[str, str], locator: 
         return normalize_database_url(general.database_url or DEFAULT_DATABASE_URL)
     except InvalidDatabaseUrl as exc:
         raise locator.error(("general_settings", "database_url"), str(exc)) from exc
+
+
+def _budget_timezone(
+    general: GeneralSettings, litellm_settings: LiteLLMSettings, locator: Locator
+) -> str:
+    """``general_settings.budget_timezone``, else LiteLLM's ``litellm_settings.timezone``, else
+    UTC; an unknown zone is refused now rather than at the first request."""
+    for loc, name in (
+        (("general_settings", "budget_timezone"), general.budget_timezone),
+        (("litellm_settings", "timezone"), litellm_settings.timezone),
+    ):
+        if name is None:
+            continue
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise locator.error(
+                loc, f"{name!r} is not an IANA timezone (Europe/Berlin, UTC)"
+            ) from exc
+        return name
+    return DEFAULT_BUDGET_TIMEZONE

@@ -13,7 +13,7 @@ shortest ``repr`` (``3e-06`` → ``Decimal("0.000003")``).
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -109,12 +109,16 @@ class GeneralSettings(_Section):
     port: Port | None = None
     admin_host: NonEmpty | None = None
     admin_port: Port | None = None
+    redis_url: NonEmpty | None = None
+    redis_failure_policy: Literal["closed", "open"] | None = None
+    budget_timezone: NonEmpty | None = None
 
 
 class LiteLLMSettings(_Section):
     """``litellm_settings``: module-level behaviour."""
 
     drop_params: bool = False
+    timezone: NonEmpty | None = None
 
 
 class AliasTarget(_Section):

@@ -113,6 +113,7 @@ def test_a_full_litellm_config_loads_and_names_every_ignored_setting(tmp_path: P
     assert config.master_key == "sk-1234"
     assert config.database_url == "postgresql+asyncpg://u:p@db:5432/litellm"
     assert config.drop_params is True
+    assert config.budget_timezone == "Europe/Berlin"  # litellm_settings.timezone
     ignored = {w.split(": ")[1] for w in config.warnings}
     assert ignored == {
         "litellm_settings.callbacks",
@@ -121,7 +122,6 @@ def test_a_full_litellm_config_loads_and_names_every_ignored_setting(tmp_path: P
         "litellm_settings.cache_params",
         "litellm_settings.max_budget",
         "litellm_settings.budget_duration",
-        "litellm_settings.timezone",
         "router_settings.routing_strategy",
         "router_settings.redis_host",
         "router_settings.num_retries",
@@ -192,7 +192,7 @@ def test_an_unknown_key_is_refused_with_its_path_and_a_suggestion(
 def test_an_unknown_key_with_no_close_match_lists_what_is_read(tmp_path: Path) -> None:
     message = error_of(tmp_path, "general_settings:\n  colour: blue\n")
     assert "general_settings.colour: unknown key 'colour': neither Stargate nor LiteLLM" in message
-    assert "admin_host, admin_port, database_url, host, master_key, port" in message
+    assert "admin_host, admin_port, budget_timezone, database_url, host, master_key" in message
 
 
 def test_custom_model_info_metadata_is_kept(tmp_path: Path) -> None:
