@@ -356,6 +356,24 @@ async def test_counting_is_exact_for_a_profile_id_and_matches_what_the_model_rea
     assert count.input_tokens == consumed.prompt_tokens
 
 
+async def test_claude_codes_count_tokens_request_is_counted_exactly(
+    open_provider: OpenProvider,
+) -> None:
+    # what Claude Code sends before reading a large file (clients.md 1.2): no max_tokens
+    body = {
+        "model": "claude-opus-4-8",
+        "messages": [{"role": "user", "content": "1\tsome file text\n" * 2000}],
+        "tools": [],
+    }
+    betas = [
+        "claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27,"
+        "token-counting-2024-11-01"
+    ]
+    count = await (await open_provider(OPUS_46)).count_message_tokens(body, betas, CALL)
+    assert count.exact
+    assert 0 < count.input_tokens <= estimate_input_tokens(body)
+
+
 async def test_counting_estimates_high_where_no_base_id_can_be_derived(
     open_provider: OpenProvider, emulator: str
 ) -> None:
