@@ -234,7 +234,9 @@ class Pipeline:
             model_id=deployment.id if deployment else "",
             hashed_api_key=principal.key_hash,
             api_key_alias=principal.key_alias,
-            end_user=ctx.end_user or "",
+            # Per-end-user labels are off: callers choose the value (Claude Code sends a JSON
+            # blob per session), so it would explode the series count.
+            end_user="",
             route=ctx.route,
             api_provider=deployment.provider if deployment else "",
         )

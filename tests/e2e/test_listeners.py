@@ -108,3 +108,20 @@ def test_admin_docs_use_local_assets(gateway: Gateway) -> None:
     assert len(js.content) > 100_000
     spec = httpx.get(gateway.admin_url + "/openapi.json", timeout=5).json()
     assert "/model/info" in spec["paths"]
+
+
+def test_admin_listener_also_serves_the_api_for_one_url_scripts(gateway: Gateway) -> None:
+    headers = {"Authorization": f"Bearer {gateway.master_key}"}
+    models = httpx.get(gateway.admin_url + "/models", headers=headers, timeout=5)
+    assert models.status_code == 200
+    assert "claude-haiku-4-5" in {m["id"] for m in models.json()["data"]}
+    chat = httpx.post(
+        gateway.admin_url + "/chat/completions",
+        json={"model": "model-cheap", "messages": [{"role": "user", "content": "Hello!"}]},
+        headers=headers,
+        timeout=30,
+    )
+    assert chat.status_code == 200
+    root = httpx.get(gateway.admin_url + "/", timeout=5, follow_redirects=False)
+    assert root.status_code in (302, 307)
+    assert root.headers["location"] == "/docs"

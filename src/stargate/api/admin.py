@@ -14,12 +14,13 @@ import fastapi_offline
 import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from stargate.api.auth import presented_key
 from stargate.api.errors import render_openai_error
 from stargate.api.health import VERSION, health_routes
+from stargate.api.public import public_routes
 from stargate.api.request_id import request_id_from
 from stargate.api.runtime import Runtime
 from stargate.config.deployment import Deployment
@@ -158,6 +159,10 @@ def create_admin_app(runtime: Runtime) -> FastAPI:
             return False, entry
         return True, entry
 
-    for route in health_routes(runtime, include_plain_health=False):
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    for route in [*health_routes(runtime, include_plain_health=False), *public_routes(runtime)]:
         app.router.routes.append(route)
     return app

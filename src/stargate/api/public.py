@@ -16,7 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from stargate.api.anthropic import anthropic_routes
 from stargate.api.auth import presented_key
+from stargate.api.body import read_json
 from stargate.api.errors import render_openai_error
 from stargate.api.health import health_routes
 from stargate.api.request_id import request_id_from
@@ -25,10 +27,8 @@ from stargate.api.streaming import EventStreamResponse
 from stargate.core import StreamEvent
 from stargate.errors import (
     InternalError,
-    InvalidRequest,
     NotFound,
     PermissionDenied,
-    RequestTooLarge,
     StargateError,
 )
 from stargate.pipeline import RequestContext
@@ -37,9 +37,7 @@ from stargate.translate.openai_request import parse_chat_request, stream_include
 from stargate.translate.openai_response import render_chat_response
 from stargate.translate.openai_stream import ChatStreamRenderer
 
-__all__ = ["ADMIN_PREFIXES", "create_public_app"]
-
-MAX_BODY_BYTES = 32 * 1024 * 1024
+__all__ = ["ADMIN_PREFIXES", "create_public_app", "public_routes"]
 
 # Paths of LiteLLM's admin API (and Stargate's), refused on the public listener.
 ADMIN_PREFIXES = (
@@ -58,22 +56,37 @@ def _json(body: object, request_id: str, status: int = 200) -> Response:
     )  # fmt: skip
 
 
-async def read_json(request: Request) -> object:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise RequestTooLarge(f"Request body is larger than {MAX_BODY_BYTES} bytes.")
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise RequestTooLarge(f"Request body is larger than {MAX_BODY_BYTES} bytes.")
-    if not raw:
-        raise InvalidRequest("Request body is empty; send a JSON object.", code="invalid_json")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"Request body is not valid JSON: {exc}", code="invalid_json") from exc
-
-
 def create_public_app(runtime: Runtime) -> Starlette:
+    async def fallback(request: Request) -> Response:
+        request_id = request_id_from(request.headers.get("x-request-id"))
+        path = request.url.path
+        if path.startswith(ADMIN_PREFIXES) or path.rstrip("/") in {"/ui", "/docs", "/redoc"}:
+            err: StargateError = PermissionDenied(
+                f"{path} is part of the admin API, which is served only on the internal admin "
+                f"listener ({runtime.config.admin_host}:{runtime.config.admin_port} here), "
+                "never on the public one.",
+                code="admin_route_on_public_listener",
+            )
+        else:
+            err = NotFound(f"No route {request.method} {path} on this gateway.", code="no_route")
+        return render_openai_error(err, request_id)
+
+    routes = [
+        *public_routes(runtime),
+        Route("/", head_root, methods=["HEAD", "GET"]),
+        *health_routes(runtime),
+        Route("/{path:path}", fallback, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    ]
+    return Starlette(routes=routes)
+
+
+async def head_root(request: Request) -> Response:
+    return Response(status_code=200)
+
+
+def public_routes(runtime: Runtime) -> list[Route]:
+    """The API routes (both dialects, models, metrics): served by the public listener, and by
+    the admin listener too, so scripts that use one URL for everything work against it."""
     pipeline = runtime.pipeline
     drop_unknown = runtime.config.drop_params
 
@@ -119,37 +132,31 @@ def create_public_app(runtime: Runtime) -> Starlette:
             first = group.deployments[0]
             data.append(
                 {
+                    # OpenAI's list fields, seed 004's, and Anthropic's (one list serves all).
                     "id": name,
                     "object": "model",
                     "created": 0,
                     "owned_by": first.provider,
+                    "type": "model",
+                    "display_name": first.info.description or name,
+                    "created_at": "1970-01-01T00:00:00Z",
                     "provider": first.provider,
                     "description": first.info.description,
                 }
             )
-        return _json({"object": "list", "data": data}, request_id)
+        body = {
+            "object": "list",
+            "data": data,
+            "has_more": False,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+        }
+        return _json(body, request_id)
 
     async def metrics(request: Request) -> Response:
         return Response(runtime.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
-    async def head_root(request: Request) -> Response:
-        return Response(status_code=200)
-
-    async def fallback(request: Request) -> Response:
-        request_id = request_id_from(request.headers.get("x-request-id"))
-        path = request.url.path
-        if path.startswith(ADMIN_PREFIXES) or path.rstrip("/") in {"/ui", "/docs", "/redoc"}:
-            err: StargateError = PermissionDenied(
-                f"{path} is part of the admin API, which is served only on the internal admin "
-                f"listener ({runtime.config.admin_host}:{runtime.config.admin_port} here), "
-                "never on the public one.",
-                code="admin_route_on_public_listener",
-            )
-        else:
-            err = NotFound(f"No route {request.method} {path} on this gateway.", code="no_route")
-        return render_openai_error(err, request_id)
-
-    routes = [
+    return [
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/chat", chat_completions, methods=["POST"]),
@@ -157,11 +164,8 @@ def create_public_app(runtime: Runtime) -> Starlette:
         Route("/models", list_models, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/metrics/", metrics, methods=["GET"]),
-        Route("/", head_root, methods=["HEAD", "GET"]),
-        *health_routes(runtime),
-        Route("/{path:path}", fallback, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        *anthropic_routes(runtime),
     ]
-    return Starlette(routes=routes)
 
 
 async def _sse(
