@@ -171,7 +171,7 @@ class RedisCounters:
             await self._command(pipe.execute())
 
     async def aclose(self) -> None:
-        await self._redis.aclose()
+        await self._redis.aclose(close_connection_pool=True)
 
     # --- the wire ------------------------------------------------------------------------------
 
