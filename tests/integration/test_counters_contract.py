@@ -29,7 +29,7 @@ from stargate.governance.admission import (
     lowered_max_tokens,
     plan_admission,
 )
-from stargate.governance.counters import CounterStore
+from stargate.governance.counters import RECORD_GRACE_SECONDS, CounterStore
 from stargate.governance.policy import BudgetWindow, Limits
 from stargate.governance.pricing import Pricing
 from stargate.governance.windows import CalendarWindow, LifetimeWindow
@@ -280,6 +280,17 @@ async def test_a_late_settlement_after_the_lease_still_records_the_spend(
     assert await counters.spent("key:slow", "all") == 250
     assert not await counters.settle("slow", 250, 0)
     assert await counters.spent("key:slow", "all") == 250
+
+
+async def test_a_request_settled_long_after_its_lease_is_forgotten(
+    counters: CounterStore, clock: Clock
+) -> None:
+    check = ScopeCheck("key:gone", lifetime(1000))
+    await counters.admit(admission("lost", clock(), check, micro=400, lease=10))
+    clock.advance(10 + RECORD_GRACE_SECONDS)
+    await counters.admit(admission("other", clock(), check, micro=1))  # purges the lease
+    assert not await counters.settle("lost", 250, 0)
+    assert await counters.spent("key:gone", "all") == 0
 
 
 async def test_settlement_is_idempotent_per_request_id(

@@ -29,8 +29,9 @@ local function I(n)
   return string.format('%d', n)
 end
 
--- A lease ran out: give back its reservation everywhere, keep the record for a late settle.
-local function expire(id, lease_key)
+-- A lease ran out: give back its reservation everywhere, keep the record for a late settle
+-- until the grace after the lease's end.
+local function expire(id, deadline, lease_key)
   local rk = P .. 'r:' .. id
   local rec = redis.call('HMGET', rk, 'st', 'm', 'b', 'l')
   if rec[1] == 'a' then
@@ -43,8 +44,13 @@ local function expire(id, lease_key)
     for _, s in ipairs(cjson.decode(rec[4])) do
       redis.call('ZREM', P .. 'l:' .. s, id)
     end
-    redis.call('HSET', rk, 'st', 'x')
-    redis.call('EXPIRE', rk, I(req.grace))
+    local keep = deadline + req.grace * 1000 - now
+    if keep > 0 then
+      redis.call('HSET', rk, 'st', 'x')
+      redis.call('PEXPIRE', rk, I(keep))
+    else
+      redis.call('DEL', rk)
+    end
   end
   redis.call('ZREM', lease_key, id)
 end
@@ -100,8 +106,9 @@ end
 -- 1. Expired leases of every scope named here stop counting.
 for _, c in ipairs(req.checks) do
   local lk = P .. 'l:' .. c.s
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', lk, '-inf', I(now))) do
-    expire(id, lk)
+  local ended = redis.call('ZRANGEBYSCORE', lk, '-inf', I(now), 'WITHSCORES')
+  for j = 1, #ended, 2 do
+    expire(ended[j], tonumber(ended[j + 1]), lk)
   end
 end
 

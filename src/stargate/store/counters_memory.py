@@ -255,7 +255,7 @@ class MemoryCounters:
                 self._unreserve(rid, record)
                 record.state = "expired"
                 record.admission = None
-                self._forget_later(rid, now)
+                self._forget_later(rid, deadline)
         while self._forget and self._forget[0][0] <= now:
             _, rid = heapq.heappop(self._forget)
             record = self._requests.get(rid)

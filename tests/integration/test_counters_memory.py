@@ -1,0 +1,79 @@
+"""What only the in-process counters do: forget what no longer matters, so a long-running process
+keeps bounded memory, and count exactly under one event loop's concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from stargate.governance.admission import AdmissionRequest, Admitted, BudgetCheck, ScopeCheck
+from stargate.governance.counters import RECORD_GRACE_SECONDS, WINDOW_GRACE_SECONDS
+from stargate.store.counters_memory import MemoryCounters
+
+START = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def day_check(now: datetime) -> ScopeCheck:
+    day = now.date().isoformat()
+    reset = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+    return ScopeCheck("key:k", (BudgetCheck(f"d:{day}", 1_000_000, reset),), rpm=1000, tpm=10**6)
+
+
+async def test_settled_requests_and_ended_windows_are_forgotten() -> None:
+    clock = Clock()
+    store = MemoryCounters(clock=clock)
+    for i in range(50):
+        rid = f"r{i}"
+        await store.admit(AdmissionRequest(rid, (day_check(clock.now),), 10, 10, clock.now, 60))
+        assert await store.settle(rid, 7, 7)
+    assert await store.spent("key:k", "d:2026-11-22") == 350
+    assert not await store.settle("r0", 7, 7)  # remembered: a second settlement is a no-op
+
+    # Well after the record grace, within the window's grace: the day's counter is still there.
+    clock.now = START + timedelta(seconds=RECORD_GRACE_SECONDS + 1)
+    await store.admit(AdmissionRequest("tick", (day_check(clock.now),), 0, 0, clock.now, 60))
+    assert len(store._requests) == 1  # only "tick" is still remembered
+    assert await store.spent("key:k", "d:2026-11-22") == 350
+
+    # After the day ended and its grace ran out, its counter is gone too.
+    clock.now = datetime(2026, 11, 23, tzinfo=UTC) + timedelta(seconds=WINDOW_GRACE_SECONDS + 1)
+    await store.admit(AdmissionRequest("tock", (day_check(clock.now),), 0, 0, clock.now, 60))
+    assert await store.spent("key:k", "d:2026-11-22") == 0
+    assert ("key:k", "d:2026-11-22") not in store._budgets
+
+
+async def test_an_expired_lease_is_forgotten_after_the_grace_too() -> None:
+    clock = Clock()
+    store = MemoryCounters(clock=clock)
+    check = ScopeCheck("key:k", max_parallel=1)
+    await store.admit(AdmissionRequest("lost", (check,), 0, 0, clock.now, 5))
+    later = START + timedelta(seconds=5 + RECORD_GRACE_SECONDS + 1)
+    clock.now = later
+    assert isinstance(await store.admit(AdmissionRequest("x", (check,), 0, 0, later, 5)), Admitted)
+    assert not await store.settle("lost", 1, 1)  # its record is gone: nothing to settle
+    assert set(store._requests) == {"x"}
+
+
+async def test_concurrent_admissions_of_many_scopes_stay_exact() -> None:
+    store = MemoryCounters()
+    now = datetime.now(UTC)
+
+    async def one(i: int) -> bool:
+        scopes = (
+            ScopeCheck(f"key:{i % 7}", (BudgetCheck("all", 1000, None),)),
+            ScopeCheck("team:shared", (BudgetCheck("all", 5000, None),), max_parallel=60),
+        )
+        outcome = await store.admit(AdmissionRequest(f"r{i}", scopes, 100, 0, now, 60))
+        return isinstance(outcome, Admitted)
+
+    results = await asyncio.gather(*(one(i) for i in range(300)))
+    # The team's $5000 µ$ admits 50 of 100 µ$ each; each key's 1000 µ$ admits 10, 7 keys = 70.
+    assert sum(results) == 50

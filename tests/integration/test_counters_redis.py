@@ -1,0 +1,356 @@
+"""What only the Redis counters do: share one budget and one RPM limit across OS processes,
+forget a killed replica's holds when their leases end, make one script call per admission and
+per settlement, keep every key under its prefix with an expiry, and follow the failure policy
+within a bounded latency when Redis is away.
+
+Redis is ``$STARGATE_TEST_REDIS_URL`` or redis://127.0.0.1:6379/0; each test uses a key prefix of
+its own, deleted afterwards. Unreachable Redis skips these tests, or fails them under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import random
+import signal
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import redis
+
+from stargate.errors import ServiceUnavailable
+from stargate.governance.admission import (
+    AdmissionRequest,
+    Admitted,
+    BudgetCheck,
+    Refused,
+    ScopeCheck,
+)
+from stargate.governance.counters import RECORD_GRACE_SECONDS, WINDOW_GRACE_SECONDS
+from stargate.store.counters_redis import RedisCounters
+
+pytestmark = pytest.mark.redis
+
+REDIS_URL = os.environ.get("STARGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+BUDGET_MICRO, RESERVE_MICRO = 1_000_000, 50_000
+RPM = 37
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> str:
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except redis.RedisError as exc:
+        reason = f"Redis is not reachable at {REDIS_URL}: {exc}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return REDIS_URL
+
+
+@pytest.fixture
+def prefix(redis_url: str) -> Iterator[str]:
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{{{name}}}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+async def counters(redis_url: str, prefix: str) -> AsyncIterator[RedisCounters]:
+    store = RedisCounters(redis_url, prefix)
+    yield store
+    await store.aclose()
+
+
+def lifetime_check(scope: str, **limits: Any) -> ScopeCheck:
+    return ScopeCheck(scope, (BudgetCheck("all", BUDGET_MICRO, None),), **limits)
+
+
+def admission(rid: str, *checks: ScopeCheck, micro: int = 0, lease: int = 300) -> AdmissionRequest:
+    return AdmissionRequest(rid, checks, micro, 10, datetime.now(UTC), lease)
+
+
+# --- several OS processes --------------------------------------------------------------------
+
+
+async def _hammer(url: str, prefix: str, start_at: float, worker: int) -> tuple[list[int], int]:
+    counters = RedisCounters(url, prefix, timeout_s=5.0)
+    rng = random.Random(worker)
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+
+    async def spend(i: int) -> int | None:
+        rid = f"w{worker}-b{i}"
+        outcome = await counters.admit(
+            admission(rid, lifetime_check("key:race"), micro=RESERVE_MICRO)
+        )
+        if isinstance(outcome, Refused):
+            return None
+        await asyncio.sleep(rng.uniform(0.001, 0.02))
+        cost = rng.randint(10_000, RESERVE_MICRO)
+        assert await counters.settle(rid, cost, 10)
+        return cost
+
+    async def request(i: int) -> bool:
+        outcome = await counters.admit(admission(f"w{worker}-q{i}", ScopeCheck("key:rpm", rpm=RPM)))
+        return isinstance(outcome, Admitted)
+
+    try:
+        costs = await asyncio.gather(*(spend(i) for i in range(100)))
+        admitted = await asyncio.gather(*(request(i) for i in range(100)))
+    finally:
+        await counters.aclose()
+    return [c for c in costs if c is not None], sum(admitted)
+
+
+def hammer(url: str, prefix: str, start_at: float, worker: int) -> tuple[list[int], int]:
+    return asyncio.run(_hammer(url, prefix, start_at, worker))
+
+
+def test_four_processes_share_one_budget_and_one_rpm_limit(redis_url: str, prefix: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    start_at = time.time() + 5  # every process is up and connected before the burst
+    with context.Pool(4) as pool:
+        results = pool.starmap(hammer, [(redis_url, prefix, start_at, w) for w in range(4)])
+    costs = [c for worker_costs, _ in results for c in worker_costs]
+    assert sum(costs) <= BUDGET_MICRO
+    assert len(costs) >= BUDGET_MICRO // RESERVE_MICRO
+    assert sum(admitted for _, admitted in results) == RPM  # 400 requests within one minute
+
+    async def check() -> None:
+        counters = RedisCounters(redis_url, prefix)
+        try:
+            assert await counters.spent("key:race", "all") == sum(costs)
+            rest = BUDGET_MICRO - sum(costs)  # no reservation is left behind
+            check = lifetime_check("key:race")
+            assert isinstance(await counters.admit(admission("x", check, micro=rest + 1)), Refused)
+            assert isinstance(await counters.admit(admission("y", check, micro=rest)), Admitted)
+        finally:
+            await counters.aclose()
+
+    asyncio.run(check())
+
+
+async def _reserve_and_hang(url: str, prefix: str, ready: Any) -> None:
+    counters = RedisCounters(url, prefix, timeout_s=5.0)
+    for i in range(10):
+        reserved = await counters.admit(
+            admission(f"doomed-{i}", lifetime_check("key:killed"), micro=RESERVE_MICRO, lease=2)
+        )
+        assert isinstance(reserved, Admitted)
+    ready.set()
+    await asyncio.sleep(3600)  # mid-flight, forever: the parent kills us here
+
+
+def reserve_and_hang(url: str, prefix: str, ready: Any) -> None:
+    asyncio.run(_reserve_and_hang(url, prefix, ready))
+
+
+def test_a_killed_replicas_reservations_expire_with_their_leases(
+    redis_url: str, prefix: str
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    replica = context.Process(target=reserve_and_hang, args=(redis_url, prefix, ready))
+    replica.start()
+    try:
+        assert ready.wait(60)
+    finally:
+        assert replica.pid is not None
+        os.kill(replica.pid, signal.SIGKILL)
+        replica.join(10)
+    assert replica.exitcode == -signal.SIGKILL
+
+    async def check() -> None:
+        counters = RedisCounters(redis_url, prefix)
+        try:
+            half = BUDGET_MICRO - 10 * RESERVE_MICRO
+            check = lifetime_check("key:killed")
+            assert isinstance(await counters.admit(admission("a", check, micro=half + 1)), Refused)
+            await asyncio.sleep(2.1)  # the dead replica's leases end
+            whole = await counters.admit(admission("b", check, micro=BUDGET_MICRO))
+            assert isinstance(whole, Admitted)
+            assert await counters.spent("key:killed", "all") == 0
+        finally:
+            await counters.aclose()
+
+    asyncio.run(check())
+
+
+# --- the wire --------------------------------------------------------------------------------
+
+
+async def test_one_script_call_per_admission_and_per_settlement(
+    counters: RedisCounters, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check = ScopeCheck(
+        "team:t", (BudgetCheck("all", BUDGET_MICRO, None),), rpm=100, tpm=10_000, max_parallel=9
+    )
+    await counters.admit(admission("warm-up", check))  # loads the scripts once
+    calls: list[str] = []
+    client = counters._redis
+    original = client.execute_command
+
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(str(args[0]))
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(client, "execute_command", counting)
+    other = ScopeCheck("key:k", (BudgetCheck("all", BUDGET_MICRO, None),), rpm=100)
+    assert isinstance(await counters.admit(admission("r", check, other, micro=5)), Admitted)
+    assert calls == ["EVALSHA"]
+    assert await counters.settle("r", 3, 5)
+    assert calls == ["EVALSHA", "EVALSHA"]
+
+
+async def test_scripts_are_reloaded_after_redis_forgets_them(
+    counters: RedisCounters, redis_url: str
+) -> None:
+    await counters.admit(admission("a", lifetime_check("key:k")))
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.script_flush()
+    finally:
+        client.close()
+    assert isinstance(await counters.admit(admission("b", lifetime_check("key:k"))), Admitted)
+    assert await counters.settle("b", 1, 1)
+
+
+async def test_every_key_lives_under_the_prefix_and_expires_unless_it_must_not(
+    counters: RedisCounters, redis_url: str, prefix: str
+) -> None:
+    now = datetime.now(UTC)
+    reset = now + timedelta(hours=3)
+    check = ScopeCheck(
+        "key:k",
+        (BudgetCheck("d:today", 10_000, reset), BudgetCheck("all", 10_000, None)),
+        rpm=5,
+        tpm=500,
+        max_parallel=2,
+    )
+    await counters.admit(AdmissionRequest("r", (check,), 100, 50, now, 60))
+    assert await counters.settle("r", 40, 20)
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        keys = set(client.scan_iter(match="*key:k*", count=1000)) | set(
+            client.scan_iter(match=f"{{{prefix}}}:*", count=1000)
+        )
+        ours = {k for k in keys if k.startswith(f"{{{prefix}}}:")}
+        assert {k.removeprefix(f"{{{prefix}}}:") for k in ours} == {
+            "b:key:k|d:today",
+            "b:key:k|all",
+            "q:key:k",
+            "t:key:k",
+            "tk:key:k",
+            "r:r",
+        }  # the lease set emptied on settlement, so it is gone
+        ttl = {k.removeprefix(f"{{{prefix}}}:"): client.pttl(k) for k in ours}
+        day_ttl = (timedelta(hours=3) + timedelta(seconds=WINDOW_GRACE_SECONDS)).total_seconds()
+        assert ttl["b:key:k|d:today"] == pytest.approx(day_ttl * 1000, abs=5_000)
+        assert ttl["b:key:k|all"] == -1  # a lifetime budget never expires
+        for log in ("q:key:k", "t:key:k", "tk:key:k"):
+            assert 0 < ttl[log] <= 61_000
+        assert 0 < ttl["r:r"] <= RECORD_GRACE_SECONDS * 1000
+        assert client.hgetall(f"{{{prefix}}}:b:key:k|d:today") == {"spent": "40", "reserved": "0"}
+    finally:
+        client.close()
+
+
+async def test_prefixes_keep_counters_apart_and_shared_prefixes_share_them(
+    redis_url: str, prefix: str
+) -> None:
+    other_prefix = f"{prefix}-other"
+    first, same, other = (
+        RedisCounters(redis_url, prefix),
+        RedisCounters(redis_url, prefix),
+        RedisCounters(redis_url, other_prefix),
+    )
+    try:
+        await first.rebuild("key:k", "all", 700)
+        assert await same.spent("key:k", "all") == 700
+        assert await other.spent("key:k", "all") == 0
+    finally:
+        for store in (first, same, other):
+            await store.aclose()
+        client = redis.Redis.from_url(redis_url)
+        try:
+            client.delete(*client.keys(f"{{{other_prefix}}}:*") or ["-"])
+        finally:
+            client.close()
+    with pytest.raises(ValueError, match="braces"):
+        RedisCounters(redis_url, "a{b}")
+
+
+# --- when Redis is away ----------------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_unreachable_redis_fails_closed_quickly_by_default() -> None:
+    counters = RedisCounters(f"redis://127.0.0.1:{_closed_port()}/0", "down")
+    try:
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable) as caught:
+            await counters.admit(admission("r", lifetime_check("key:k")))
+        assert time.monotonic() - started < 1.0
+        assert caught.value.status == 503
+        assert caught.value.openai_type == "service_unavailable"
+        assert not await counters.settle("r", 10, 10)  # logged, not raised: settle runs in finally
+        with pytest.raises(ServiceUnavailable):
+            await counters.spent("key:k", "all")
+    finally:
+        await counters.aclose()
+
+
+async def test_the_open_policy_admits_without_counting() -> None:
+    url = f"redis://127.0.0.1:{_closed_port()}/0"
+    counters = RedisCounters(url, "down", failure_policy="open")
+    try:
+        outcome = await counters.admit(admission("r", lifetime_check("key:k")))
+        assert outcome == Admitted("r", counted=False)
+    finally:
+        await counters.aclose()
+
+
+async def test_a_redis_that_never_answers_is_given_up_on_within_the_timeout() -> None:
+    connections: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        await reader.read()  # swallow everything, answer nothing, until the client leaves
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    counters = RedisCounters(f"redis://127.0.0.1:{port}/0", "silent")
+    try:
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable):
+            await counters.admit(admission("r", lifetime_check("key:k")))
+        elapsed = time.monotonic() - started
+        assert 0.2 <= elapsed < 1.0
+        assert connections  # it did connect: the read timed out
+    finally:
+        await counters.aclose()
+        server.close()
+        await server.wait_closed()
