@@ -171,8 +171,7 @@ def _budget_checks(limits: Limits, now: datetime) -> tuple[BudgetCheck, ...]:
     # Two budgets over the same window instance share one counter; the smaller limit binds.
     by_key: dict[str, BudgetCheck] = {}
     for budget in limits.budgets:
-        key = budget.window.key_at(now)
-        _, reset_at = budget.window.bounds_at(now)
+        key, reset_at = budget.window.instance_at(now)
         known = by_key.get(key)
         if known is None or budget.limit_micro < known.limit_micro:
             by_key[key] = BudgetCheck(key, budget.limit_micro, reset_at)

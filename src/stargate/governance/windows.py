@@ -10,7 +10,8 @@ A window is one of three kinds:
 * :class:`LifetimeWindow`: never resets (a LiteLLM ``max_budget`` without ``budget_duration``).
 
 Counters are keyed by :meth:`key_at`, the id of the window instance a moment falls in, so a new
-instance simply starts at zero: resets are lazy and need no sweep job. Every datetime given to or
+instance simply starts at zero: resets are lazy and need no sweep job. :meth:`instance_at` gives
+the id and the reset time together (what an admission needs). Every datetime given to or
 returned from a window is timezone-aware; returned ones are in UTC.
 """
 
@@ -109,7 +110,14 @@ class CalendarWindow:
         return self._midnight(start), self._midnight(self._next_date(start))
 
     def key_at(self, now: datetime) -> str:
+        return self._key(self._start_date(now))
+
+    def instance_at(self, now: datetime) -> tuple[str, datetime | None]:
+        """``key_at(now)`` and the ``reset_at`` of ``bounds_at(now)``, computed once."""
         start = self._start_date(now)
+        return self._key(start), self._midnight(self._next_date(start))
+
+    def _key(self, start: date) -> str:
         text = f"{start:%Y-%m}" if self.unit == "month" else start.isoformat()
         kind = _UNIT_PREFIX[self.unit] if self.count == 1 else self.spec
         return f"{kind}:{text}@{self.timezone}"
@@ -143,6 +151,10 @@ class FixedWindow:
     def key_at(self, now: datetime) -> str:
         return f"{self.spec}:{self._start(now)}"
 
+    def instance_at(self, now: datetime) -> tuple[str, datetime | None]:
+        start = self._start(now)
+        return f"{self.spec}:{start}", EPOCH + timedelta(seconds=start + self.seconds)
+
 
 @dataclass(frozen=True, slots=True)
 class LifetimeWindow:
@@ -159,6 +171,9 @@ class LifetimeWindow:
     def key_at(self, now: datetime) -> str:
         _aware(now)
         return "all"
+
+    def instance_at(self, now: datetime) -> tuple[str, datetime | None]:
+        return self.key_at(now), None
 
 
 Window: TypeAlias = CalendarWindow | FixedWindow | LifetimeWindow

@@ -183,3 +183,22 @@ def test_naive_datetimes_and_bad_windows_are_refused() -> None:
 def test_the_default_clock_is_aware_utc() -> None:
     now = utc_now()
     assert now.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        CalendarWindow("day", timezone="Europe/Berlin"),
+        CalendarWindow("week", 2, "America/Sao_Paulo"),
+        CalendarWindow("month", 3, "Asia/Kolkata"),
+        FixedWindow(90),
+        LifetimeWindow(),
+    ],
+)
+def test_instance_at_agrees_with_key_at_and_bounds_at(
+    window: CalendarWindow | FixedWindow | LifetimeWindow,
+) -> None:
+    moment = utc(2026, 10, 25, 0, 30)
+    for step in range(0, 24 * 40, 7):
+        now = moment + timedelta(hours=step)
+        assert window.instance_at(now) == (window.key_at(now), window.bounds_at(now)[1])
