@@ -19,17 +19,31 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Table,
     false,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["Json", "UtcDateTime", "api_keys", "metadata", "models"]
+__all__ = [
+    "CONFIG_VERSION_NAMES",
+    "Json",
+    "UtcDateTime",
+    "api_keys",
+    "budgets",
+    "config_versions",
+    "metadata",
+    "models",
+    "team_members",
+    "teams",
+    "users",
+]
 
 metadata = MetaData(
     naming_convention={
@@ -86,9 +100,18 @@ api_keys = Table(
     Column("expires_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Stable identity of the key: unchanged by /key/regenerate (which replaces key_hash).
+    Column("key_id", String(64), nullable=False),
+    # Further budget windows: [{"max_budget_micro": int, "budget_duration": str | null}].
+    Column("budget_limits", Json, nullable=False, server_default=text("'[]'")),
+    # Per-model limits: {"model name": limit}.
+    Column("model_rpm_limit", Json, nullable=False, server_default=text("'{}'")),
+    Column("model_tpm_limit", Json, nullable=False, server_default=text("'{}'")),
+    Column("soft_budget_micro", BigInteger, nullable=True),
     Index(None, "key_alias", unique=True),
     Index(None, "user_id"),
     Index(None, "team_id"),
+    Index(None, "key_id", unique=True),
 )
 
 # Deployments added at run time (``/model/new``), in LiteLLM's shape.
@@ -100,5 +123,98 @@ models = Table(
     Column("litellm_params", Json, nullable=False),
     Column("model_info", Json, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=True),
     Index(None, "model_name"),
+)
+
+# Internal users (LiteLLM's LiteLLM_UserTable). Spend is not stored here: it comes from the
+# counters and the ledger.
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("user_email", String(255), nullable=True),
+    Column("user_alias", String(255), nullable=True),
+    Column("user_role", String(64), nullable=False),
+    Column("models", Json, nullable=False),
+    Column("max_budget_micro", BigInteger, nullable=True),
+    Column("budget_duration", String(32), nullable=True),
+    Column("budget_limits", Json, nullable=False),
+    Column("rpm_limit", BigInteger, nullable=True),
+    Column("tpm_limit", BigInteger, nullable=True),
+    Column("max_parallel_requests", Integer, nullable=True),
+    Column("metadata", Json, nullable=False),
+    Column("blocked", Boolean, nullable=False, server_default=false()),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "user_email", unique=True),
+)
+
+# Named policies (LiteLLM's /budget/*); seed 003's tiers are budgets that teams take.
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("budget_id", String(255), primary_key=True),
+    Column("max_budget_micro", BigInteger, nullable=True),
+    Column("budget_duration", String(32), nullable=True),
+    Column("budget_limits", Json, nullable=False),
+    Column("rpm_limit", BigInteger, nullable=True),
+    Column("tpm_limit", BigInteger, nullable=True),
+    Column("max_parallel_requests", Integer, nullable=True),
+    Column("models", Json, nullable=False),
+    Column("metadata", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("team_id", String(255), primary_key=True),
+    Column("team_alias", String(255), nullable=True),
+    Column("models", Json, nullable=False),
+    Column("max_budget_micro", BigInteger, nullable=True),
+    Column("budget_duration", String(32), nullable=True),
+    Column("budget_limits", Json, nullable=False),
+    Column("rpm_limit", BigInteger, nullable=True),
+    Column("tpm_limit", BigInteger, nullable=True),
+    Column("max_parallel_requests", Integer, nullable=True),
+    Column("model_rpm_limit", Json, nullable=False),
+    Column("model_tpm_limit", Json, nullable=False),
+    # The budget (tier) whose policy the team took; its limits are copied onto the team.
+    Column("tier", String(255), ForeignKey("budgets.budget_id"), nullable=True),
+    Column("metadata", Json, nullable=False),
+    Column("blocked", Boolean, nullable=False, server_default=false()),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "team_alias", unique=True),
+    Index(None, "tier"),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column(
+        "team_id", String(255), ForeignKey("teams.team_id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column(
+        "user_id", String(255), ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("role", String(32), nullable=False),
+    # The member's own budget inside the team (LiteLLM's max_budget_in_team), with a window.
+    Column("max_budget_micro", BigInteger, nullable=True),
+    Column("budget_duration", String(32), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "user_id"),
+)
+
+# One row per kind of administered object; ``version`` grows with every change to it, so a
+# replica can poll one cheap table and reload only what changed.
+CONFIG_VERSION_NAMES = ("keys", "users", "teams", "budgets", "models")
+
+config_versions = Table(
+    "config_versions",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("version", BigInteger, nullable=False),
 )
