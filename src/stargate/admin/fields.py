@@ -1,0 +1,140 @@
+"""The field types of admin requests, and turning a JSON body into a request model.
+
+LiteLLM clients send many optional fields, so request models ignore what they do not know; a
+known field of the wrong type is a 400 that names it (``param``: ``budget_limits.0.max_budget``).
+Money arrives as USD JSON numbers and becomes integer micro-USD through ``Decimal(str(x))``
+(pydantic's float → Decimal conversion), never float arithmetic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+
+from stargate.admin.durations import check_budget_duration, parse_duration
+from stargate.core.money import micro_to_usd, usd_to_micro
+from stargate.errors import InvalidRequest
+
+__all__ = [
+    "AdminRequest",
+    "BudgetDuration",
+    "BudgetLimitIn",
+    "Count",
+    "Expiry",
+    "ModelLimits",
+    "Text",
+    "Usd",
+    "iso",
+    "micro",
+    "parse_body",
+    "usd",
+]
+
+MAX_USD = Decimal(10**12)  # far beyond any budget, far below the BigInteger column's limit
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true/false")
+    return value
+
+
+def _expiry(value: str) -> str:
+    parse_duration(value)
+    return value.strip()
+
+
+Usd = Annotated[Decimal, BeforeValidator(_no_bool), Field(ge=0, le=MAX_USD, allow_inf_nan=False)]
+Count = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=2**53)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+BudgetDuration = Annotated[str, AfterValidator(check_budget_duration)]
+Expiry = Annotated[str, AfterValidator(_expiry)]
+ModelLimits = dict[Text, Count]
+
+
+class AdminRequest(BaseModel):
+    """Base of every request body: unknown fields are ignored, known ones checked."""
+
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True, frozen=True)
+
+
+class BudgetLimitIn(AdminRequest):
+    """One entry of ``budget_limits``: ``{"max_budget": 0.5, "budget_duration": "1mo"}``."""
+
+    max_budget: Usd
+    budget_duration: BudgetDuration
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_body(model: type[M], data: Any) -> M:
+    """Validate a decoded JSON body (or query parameters) against ``model``; the first problem
+    becomes an :class:`InvalidRequest` whose ``param`` is the field's path."""
+    if not isinstance(data, Mapping):
+        raise InvalidRequest("the request body must be a JSON object", param=None)
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        # With unions pydantic reports every member's failure: the deepest path is the one
+        # that says what is wrong (member.0.role rather than "member is not a list").
+        located = [
+            ([str(part) for part in error["loc"] if not _is_type_tag(part)], error["msg"])
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+        parts, message = max(located, key=lambda item: len(item[0]))
+        path = ".".join(parts)
+        message = message.removeprefix("Value error, ")
+        raise InvalidRequest(f"{path or 'body'}: {message}", param=path or None) from exc
+
+
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "dict", "list"})
+_CONSTRAINED = re.compile(r"constrained-[a-z]+")
+
+
+def _model_names(cls: type[BaseModel]) -> set[str]:
+    names = {cls.__name__}
+    for sub in cls.__subclasses__():
+        names |= _model_names(sub)
+    return names
+
+
+def _is_type_tag(part: int | str) -> bool:
+    """Pydantic puts the union member in error paths (``member.MemberIn.role``,
+    ``teams.0.constrained-str``); the caller's field path has none of them (but may have
+    a model name as a key: ``model_rpm_limit.claude-haiku-4-5``)."""
+    if isinstance(part, int):
+        return False
+    return (
+        part in _TYPE_TAGS
+        or "[" in part
+        or _CONSTRAINED.fullmatch(part) is not None
+        or part in _model_names(AdminRequest)
+    )
+
+
+def micro(amount: Decimal | None) -> int | None:
+    """USD (a checked, non-negative Decimal) → integer micro-USD."""
+    return None if amount is None else usd_to_micro(amount)
+
+
+def usd(amount: int | None) -> float | None:
+    """Integer micro-USD → a USD JSON number, as LiteLLM shows money."""
+    return None if amount is None else float(micro_to_usd(amount))
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
