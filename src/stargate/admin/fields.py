@@ -3,7 +3,8 @@
 LiteLLM clients send many optional fields, so request models ignore what they do not know; a
 known field of the wrong type is a 400 that names it (``param``: ``budget_limits.0.max_budget``).
 Money arrives as USD JSON numbers and becomes integer micro-USD through ``Decimal(str(x))``
-(pydantic's float → Decimal conversion), never float arithmetic.
+(pydantic's float → Decimal conversion), never float arithmetic; a fraction of a micro-dollar is
+dropped, as the governance engine drops it.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from pydantic import (
     ValidationError,
 )
 
-from stargate.admin.durations import check_budget_duration, parse_duration
-from stargate.core.money import micro_to_usd, usd_to_micro
+from stargate.core.money import micro_to_usd
 from stargate.errors import InvalidRequest
+from stargate.governance.durations import parse_window
+from stargate.governance.policy import limit_micro_from_usd
 
 __all__ = [
     "AdminRequest",
@@ -43,7 +45,8 @@ __all__ = [
     "usd",
 ]
 
-MAX_USD = Decimal(10**12)  # far beyond any budget, far below the BigInteger column's limit
+# Counters are exact integers up to 2**53 micro-dollars in every backend: about $9 billion.
+MAX_USD = Decimal(2**53 // 1_000_000)
 
 
 def _no_bool(value: Any) -> Any:
@@ -52,16 +55,17 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
-def _expiry(value: str) -> str:
-    parse_duration(value)
+def _duration(value: str) -> str:
+    """A duration the governance engine reads (a window, or an expiry), kept as written."""
+    parse_window(value)  # InvalidDuration (a ValueError) says what is accepted
     return value.strip()
 
 
 Usd = Annotated[Decimal, BeforeValidator(_no_bool), Field(ge=0, le=MAX_USD, allow_inf_nan=False)]
 Count = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=2**53)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-BudgetDuration = Annotated[str, AfterValidator(check_budget_duration)]
-Expiry = Annotated[str, AfterValidator(_expiry)]
+BudgetDuration = Annotated[str, AfterValidator(_duration)]
+Expiry = Annotated[str, AfterValidator(_duration)]
 ModelLimits = dict[Text, Count]
 
 
@@ -127,8 +131,9 @@ def _is_type_tag(part: int | str) -> bool:
 
 
 def micro(amount: Decimal | None) -> int | None:
-    """USD (a checked, non-negative Decimal) → integer micro-USD."""
-    return None if amount is None else usd_to_micro(amount)
+    """USD (a checked, non-negative Decimal) → integer micro-USD, as the governance engine
+    converts limits: a fraction of a micro-dollar is dropped, so a limit never grows."""
+    return None if amount is None else limit_micro_from_usd(amount)
 
 
 def usd(amount: int | None) -> float | None:

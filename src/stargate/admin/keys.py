@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stargate.admin.context import AdminContext, key_hash_of, policy_changes
-from stargate.admin.durations import expires_at
 from stargate.admin.fields import micro
 from stargate.admin.render import render_key
 from stargate.admin.requests import (
@@ -24,6 +23,7 @@ from stargate.admin.requests import (
 )
 from stargate.admin.spend import add_spend, key_scope
 from stargate.errors import InvalidRequest, NotFound
+from stargate.governance.durations import expires_after
 from stargate.governance.keys import generate_key, hash_key, key_hint
 from stargate.store.keys import KeyRecord, KeySort
 
@@ -173,7 +173,7 @@ class KeyAdmin:
         if request.soft_budget is not None:
             changes["soft_budget_micro"] = micro(request.soft_budget)
         if request.duration is not None:
-            changes["expires_at"] = expires_at(request.duration, self._ctx.now())
+            changes["expires_at"] = expires_after(request.duration, self._ctx.now())
         if request.user_id is not None:
             changes["user_id"] = (await self._ctx.ensure_user(request.user_id, conn=conn)).user_id
         if request.team_id is not None:

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from stargate.admin.context import AdminContext, new_id, policy_changes
-from stargate.admin.durations import expires_at
 from stargate.admin.fields import micro
 from stargate.admin.keys import KeyAdmin
 from stargate.admin.render import render_member, render_team, render_user
@@ -25,6 +24,7 @@ from stargate.admin.requests import (
 )
 from stargate.admin.spend import add_spend, member_scope, user_scope
 from stargate.errors import InvalidRequest
+from stargate.governance.durations import expires_after
 from stargate.governance.keys import generate_key
 from stargate.store.keys import KeyRecord
 from stargate.store.teams import MemberRecord
@@ -70,7 +70,7 @@ class UserAdmin:
                     secret,
                     user_id=user.user_id,
                     key_alias=request.key_alias,
-                    expires_at=expires_at(request.duration, now) if request.duration else None,
+                    expires_at=expires_after(request.duration, now) if request.duration else None,
                     created_at=now,
                     updated_at=now,
                 )

@@ -38,10 +38,11 @@ def test_usd_amounts_become_exact_micro_dollars() -> None:
     changes = policy_changes(parse_body(GenerateKeyRequest, body))
     assert changes["max_budget_micro"] == 17_000
     assert changes["budget_limits"] == (BudgetLimit(500_000, "1mo"),)
-    # 0.1 + 0.2 as a JSON number is 0.30000000000000004: kept as written, rounded up a micro.
+    # 0.1 + 0.2 as a JSON number is 0.30000000000000004: kept as written; a limit drops the
+    # fraction of a micro-dollar rather than grow by it.
     tricky = parse_body(GenerateKeyRequest, {"max_budget": 0.1 + 0.2})
     assert tricky.max_budget == Decimal("0.30000000000000004")
-    assert policy_changes(tricky)["max_budget_micro"] == 300_001
+    assert policy_changes(tricky)["max_budget_micro"] == 300_000
 
 
 def test_micro_dollars_show_as_the_usd_numbers_litellm_shows() -> None:
@@ -61,6 +62,7 @@ def test_unknown_litellm_fields_are_ignored() -> None:
         ({"max_budget": "ten"}, "max_budget"),
         ({"max_budget": True}, "max_budget"),
         ({"max_budget": -1}, "max_budget"),
+        ({"max_budget": 10**10}, "max_budget"),
         ({"rpm_limit": 1.5}, "rpm_limit"),
         ({"models": "claude-haiku-4-5"}, "models"),
         ({"budget_duration": "fortnightly"}, "budget_duration"),
@@ -138,3 +140,15 @@ def test_seed_tiers_yaml_shape_and_its_spelled_out_aliases() -> None:
     both = {"drafting": {"budget_daily": 1, "daily_budget": 2}}
     assert "disagree" in refusal(TierApplyRequest, {"tiers": both}).message
     assert refusal(TierApplyRequest, {"tiers": {}}).param == "tiers"
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [("monthly", "monthly"), ("daily", "daily"), ("weekly", "weekly"), (" 1d ", "1d"),
+     ("30d", "30d"), ("1mo", "1mo"), ("24h", "24h"), ("30s", "30s")],
+)  # fmt: skip
+def test_budget_durations_in_litellm_form_or_seed_words_are_kept_as_written(
+    written: str, kept: str
+) -> None:
+    request = parse_body(GenerateKeyRequest, {"budget_duration": written, "duration": written})
+    assert (request.budget_duration, request.duration) == (kept, kept)
