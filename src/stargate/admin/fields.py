@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
@@ -27,7 +27,7 @@ from pydantic import (
 
 from stargate.core.money import micro_to_usd
 from stargate.errors import InvalidRequest
-from stargate.governance.durations import parse_window
+from stargate.governance.durations import expires_after, parse_window
 from stargate.governance.policy import limit_micro_from_usd
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "Count",
     "Expiry",
     "ModelLimits",
+    "Parallel",
     "Text",
     "Usd",
     "iso",
@@ -47,6 +48,8 @@ __all__ = [
 
 # Counters are exact integers up to 2**53 micro-dollars in every backend: about $9 billion.
 MAX_USD = Decimal(2**53 // 1_000_000)
+# A key made before this moment with an accepted ``duration`` expires within the calendar.
+_LATEST_START = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def _no_bool(value: Any) -> Any:
@@ -56,16 +59,27 @@ def _no_bool(value: Any) -> Any:
 
 
 def _duration(value: str) -> str:
-    """A duration the governance engine reads (a window, or an expiry), kept as written."""
+    """A budget window the governance engine reads, kept as written."""
     parse_window(value)  # InvalidDuration (a ValueError) says what is accepted
+    return value.strip()
+
+
+def _expiry(value: str) -> str:
+    """A key lifetime, kept as written: one that ends after the calendar does is refused."""
+    parse_window(value)  # InvalidDuration says what is accepted
+    try:
+        expires_after(value, _LATEST_START)
+    except (OverflowError, ValueError) as exc:  # beyond year 9999
+        raise ValueError(f"{value!r} is too long a duration") from exc
     return value.strip()
 
 
 Usd = Annotated[Decimal, BeforeValidator(_no_bool), Field(ge=0, le=MAX_USD, allow_inf_nan=False)]
 Count = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=2**53)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-BudgetDuration = Annotated[str, AfterValidator(_duration)]
-Expiry = Annotated[str, AfterValidator(_duration)]
+Parallel = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=2**31 - 1)]
+BudgetDuration = Annotated[str, StringConstraints(max_length=32), AfterValidator(_duration)]
+Expiry = Annotated[str, StringConstraints(max_length=32), AfterValidator(_expiry)]
 ModelLimits = dict[Text, Count]
 
 

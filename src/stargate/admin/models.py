@@ -36,6 +36,7 @@ __all__ = [
     "render_deployment",
 ]
 
+_MAX_ID = 255
 _SECRET_WORDS = ("key", "secret", "token", "password", "credential")
 _PRICES = (
     "input_cost_per_token",
@@ -151,6 +152,10 @@ class ModelAdmin:
     async def new(self, request: NewModelRequest) -> dict[str, Any]:
         info = dict(request.model_info or {})
         model_id = str(info.pop("id", None) or uuid.uuid4().hex)
+        if len(model_id) > _MAX_ID:
+            raise InvalidRequest(
+                f"model_info.id: at most {_MAX_ID} characters", param="model_info.id"
+            )
         if any(d.id == model_id for d in self._config):
             raise duplicate("model_info.id", f"a model with id {model_id!r} (in the config file)")
         record = ModelRecord(

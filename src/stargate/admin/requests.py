@@ -19,6 +19,7 @@ from stargate.admin.fields import (
     Count,
     Expiry,
     ModelLimits,
+    Parallel,
     Text,
     Usd,
 )
@@ -109,7 +110,7 @@ class PolicyFields(_Refusing):
     budget_limits: list[BudgetLimitIn] | None = None
     rpm_limit: Count | None = None
     tpm_limit: Count | None = None
-    max_parallel_requests: Count | None = None
+    max_parallel_requests: Parallel | None = None
     metadata: dict[str, Any] | None = None
 
 
@@ -349,7 +350,7 @@ class TierIn(AdminRequest):
     allowed_models: list[Text] | None = None
     rpm_limit: Count | None = None
     tpm_limit: Count | None = None
-    max_parallel_requests: Count | None = None
+    max_parallel_requests: Parallel | None = None
     description: Text | None = None
 
     @model_validator(mode="before")

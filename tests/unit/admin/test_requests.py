@@ -152,3 +152,19 @@ def test_budget_durations_in_litellm_form_or_seed_words_are_kept_as_written(
 ) -> None:
     request = parse_body(GenerateKeyRequest, {"budget_duration": written, "duration": written})
     assert (request.budget_duration, request.duration) == (kept, kept)
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"duration": "99999999d"}, "duration"),
+        ({"duration": "100000mo"}, "duration"),
+        ({"budget_duration": "9" * 40 + "d"}, "budget_duration"),
+        ({"max_parallel_requests": 2**31}, "max_parallel_requests"),
+        ({"key_alias": "a" * 256}, "key_alias"),
+    ],
+)
+def test_values_beyond_what_the_columns_and_calendar_hold_are_refused(
+    body: dict[str, Any], param: str
+) -> None:
+    assert refusal(GenerateKeyRequest, body).param == param
