@@ -82,8 +82,8 @@ def create_admin_app(runtime: Runtime) -> FastAPI:
     async def _on_error(request: Request, err: StargateError) -> Response:
         return render_openai_error(err, request_id_from(request.headers.get("x-request-id")))
 
-    def require_master(request: Request) -> Principal:
-        principal = runtime.pipeline.authenticate(presented_key(request.headers))
+    async def require_master(request: Request) -> Principal:
+        principal = await runtime.pipeline.authenticate(presented_key(request.headers))
         if principal.kind != "master":
             raise PermissionDenied("This admin route needs the master key.")
         return principal

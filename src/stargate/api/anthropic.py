@@ -26,9 +26,9 @@ from stargate.api.request_id import request_id_from
 from stargate.api.runtime import Runtime
 from stargate.api.streaming import EventStreamResponse
 from stargate.config.deployment import Deployment
-from stargate.core import UsageReport
+from stargate.core import ReasoningDelta, TextDelta, ToolUseDelta, UsageReport
 from stargate.errors import InternalError, InvalidRequest, StargateError
-from stargate.pipeline import RequestContext, UsageMeter
+from stargate.pipeline import RequestContext, Spend, UsageMeter
 from stargate.providers.base import (
     CallContext,
     MessagesNative,
@@ -93,10 +93,18 @@ def anthropic_routes(runtime: Runtime) -> list[Route]:
         ctx = RequestContext(request_id, route="/v1/messages", started=time.perf_counter())
         headers = {"x-request-id": request_id, "request-id": request_id}
         try:
-            principal = pipeline.authenticate(presented_key(request.headers))
+            principal = await pipeline.authenticate(presented_key(request.headers))
             body = _envelope(await read_json(request))
             model: str = body["model"]
             betas = betas_of(request.headers)
+            spend = Spend(lambda: estimate_input_tokens(body), body["max_tokens"])
+
+            def granted() -> dict[str, Any]:
+                """The body with the max_tokens admission granted, when it lowered it."""
+                if ctx.granted_max_tokens is None:
+                    return body
+                return {**body, "max_tokens": ctx.granted_max_tokens}
+
             if body.get("stream"):
                 meter = UsageMeter()
 
@@ -105,12 +113,14 @@ def anthropic_routes(runtime: Runtime) -> list[Route]:
                 ) -> AsyncGenerator[bytes, None]:
                     native = _native(provider)
                     if native is not None:
-                        return _native_stream(native, body, betas, call, model, meter)
-                    return _canonical_stream(provider, body, call, model, meter)
+                        return _native_stream(native, granted(), betas, call, model, meter)
+                    return _canonical_stream(provider, granted(), call, model, meter)
 
-                items = await pipeline.open_stream(model, principal, ctx, opener, meter)
+                items = await pipeline.open_stream(model, principal, ctx, opener, meter, spend)
                 return EventStreamResponse(
-                    _sse(items, model), headers=headers, keepalive=(PING_INTERVAL_S, PING)
+                    _sse(items, model),
+                    headers={**headers, **ctx.response_headers},
+                    keepalive=(PING_INTERVAL_S, PING),
                 )
 
             async def attempt(
@@ -118,16 +128,16 @@ def anthropic_routes(runtime: Runtime) -> list[Route]:
             ) -> MessagesResult:
                 native = _native(provider)
                 if native is not None:
-                    return await native.messages(body, betas, call)
-                chat = parse_messages_request(body)
+                    return await native.messages(granted(), betas, call)
+                chat = parse_messages_request(granted())
                 response = await provider.complete(chat, call)
                 return MessagesResult(render_message(response, request_model=model),
                                       response.usage, response.upstream_request_id)  # fmt: skip
 
-            result = await pipeline.call(model, principal, ctx, attempt, lambda r: r.usage)
+            result = await pipeline.call(model, principal, ctx, attempt, lambda r: r.usage, spend)
             result.body["model"] = model
             return Response(orjson.dumps(result.body), media_type="application/json",
-                            headers=headers)  # fmt: skip
+                            headers={**headers, **ctx.response_headers})  # fmt: skip
         except StargateError as err:
             return render_anthropic_error(err, request_id)
 
@@ -136,7 +146,7 @@ def anthropic_routes(runtime: Runtime) -> list[Route]:
         ctx = RequestContext(request_id, route="/v1/messages/count_tokens",
                              started=time.perf_counter())  # fmt: skip
         try:
-            principal = pipeline.authenticate(presented_key(request.headers))
+            principal = await pipeline.authenticate(presented_key(request.headers))
             body = _envelope(await read_json(request), count=True)
             betas = betas_of(request.headers)
 
@@ -179,8 +189,15 @@ async def _native_stream(
         async for event in events:
             usage.feed(event)
             meter.usage = usage.usage
-            if event.get("type") == "message_start" and isinstance(event.get("message"), dict):
+            kind = event.get("type")
+            if kind == "message_start" and isinstance(event.get("message"), dict):
                 event["message"]["model"] = model
+            elif kind == "content_block_delta" and isinstance(delta := event.get("delta"), dict):
+                meter.output_chars += sum(
+                    len(v) for k, v in delta.items() if k != "type" and isinstance(v, str)
+                )
+            elif kind == "message_stop":
+                meter.complete = True
             yield render_native_event(event)
     finally:
         await events.aclose()
@@ -200,6 +217,11 @@ async def _canonical_stream(
         async for event in events:
             if isinstance(event, UsageReport):
                 meter.usage = event.usage
+                meter.complete = True
+            elif isinstance(event, TextDelta | ReasoningDelta):
+                meter.output_chars += len(event.text)
+            elif isinstance(event, ToolUseDelta):
+                meter.output_chars += len(event.partial_json)
             for chunk in renderer.feed(event):
                 yield chunk
     finally:

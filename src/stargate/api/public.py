@@ -94,7 +94,7 @@ def public_routes(runtime: Runtime) -> list[Route]:
         request_id = request_id_from(request.headers.get("x-request-id"))
         ctx = RequestContext(request_id, route=request.url.path, started=time.perf_counter())
         try:
-            principal = pipeline.authenticate(presented_key(request.headers))
+            principal = await pipeline.authenticate(presented_key(request.headers))
             body = await read_json(request)
             chat = parse_chat_request(body, drop_unknown=drop_unknown)
             response_id = "chatcmpl-" + uuid.uuid4().hex
@@ -109,20 +109,23 @@ def public_routes(runtime: Runtime) -> list[Route]:
                     include_usage=stream_include_usage(body),
                 )
                 return EventStreamResponse(
-                    _sse(events, renderer), headers={"x-request-id": request_id}
+                    _sse(events, renderer),
+                    headers={"x-request-id": request_id, **ctx.response_headers},
                 )
             result = await pipeline.complete(chat, principal, ctx)
             rendered = render_chat_response(
                 result, request_model=chat.model, created=created, response_id=response_id
             )
-            return _json(rendered, request_id)
+            response = _json(rendered, request_id)
+            response.headers.update(ctx.response_headers)
+            return response
         except StargateError as err:
             return render_openai_error(err, request_id)
 
     async def list_models(request: Request) -> Response:
         request_id = request_id_from(request.headers.get("x-request-id"))
         try:
-            pipeline.authenticate(presented_key(request.headers))
+            await pipeline.authenticate(presented_key(request.headers))
         except StargateError as err:
             return render_openai_error(err, request_id)
         data = []

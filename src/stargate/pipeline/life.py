@@ -12,26 +12,40 @@ core or travels natively (Anthropic Messages to Claude on Bedrock).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass
-from typing import Literal, Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from stargate.config.deployment import Deployment
-from stargate.core import ChatRequest, ChatResponse, StreamEvent, Usage, UsageReport
+from stargate.core import (
+    ChatRequest,
+    ChatResponse,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolUseDelta,
+    Usage,
+    UsageReport,
+)
 from stargate.errors import AuthenticationFailed, StargateError
 from stargate.governance.keys import hash_key, keys_match
+from stargate.pipeline.gate import Gate, Ticket
+from stargate.pipeline.principals import Principal
 from stargate.providers.base import CallContext, Provider
 from stargate.routing import Router
 from stargate.telemetry import Metrics, RequestLabels
+from stargate.translate.anthropic_tokens import estimate_request_tokens
 
 __all__ = [
     "Attempt",
+    "KeyLookup",
     "Opener",
     "Pipeline",
-    "Principal",
     "ProviderLookup",
     "RequestContext",
+    "Spend",
     "UsageMeter",
 ]
 
@@ -45,13 +59,20 @@ class ProviderLookup(Protocol):
     def get(self, deployment_id: str) -> Provider: ...
 
 
-@dataclass(slots=True, frozen=True)
-class Principal:
-    """Who is calling. ``key_hash`` is the SHA-256 of the presented key, never the key."""
+class KeyLookup(Protocol):
+    """Virtual keys by hash (the principal directory)."""
 
-    kind: Literal["master"]
-    key_hash: str
-    key_alias: str
+    async def lookup(self, key_hash: str) -> Principal | None: ...
+
+
+@dataclass(slots=True)
+class Spend:
+    """What admission needs to know of a request before it runs: an estimate of its prompt
+    tokens that never undercounts (computed only when a limit needs it) and its ``max_tokens``
+    (``None``: the deployment's default)."""
+
+    prompt_tokens: Callable[[], int]
+    max_tokens: int | None
 
 
 @dataclass(slots=True)
@@ -60,13 +81,38 @@ class RequestContext:
     route: str
     started: float  # time.perf_counter() when the request arrived
     end_user: str | None = None
+    # Set by admission: a lowered max_tokens the attempt must apply, and headers for the caller.
+    granted_max_tokens: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class UsageMeter:
-    """The usage a stream has reported so far; the stream's producer keeps it current."""
+    """The usage a stream has reported so far; the stream's producer keeps it current.
+
+    When a stream ends without its final usage (the client left, the upstream cut it), what it
+    cost is estimated for settlement: the input the upstream reported (or ``prompt_estimate``)
+    plus the output relayed so far, ``output_chars`` at three characters a token (erring high).
+    """
 
     usage: Usage | None = None
+    complete: bool = False
+    output_chars: int = 0
+    prompt_estimate: Callable[[], int] | None = None
+
+    def settled_usage(self) -> Usage:
+        if self.complete and self.usage is not None:
+            return self.usage
+        relayed = -(-self.output_chars // 3)
+        if self.usage is not None:
+            return Usage(
+                input_tokens=self.usage.input_tokens,
+                output_tokens=max(self.usage.output_tokens, relayed),
+                cache_read_tokens=self.usage.cache_read_tokens,
+                cache_write_tokens=self.usage.cache_write_tokens,
+            )
+        prompt = self.prompt_estimate() if self.prompt_estimate is not None else 0
+        return Usage(input_tokens=prompt, output_tokens=relayed)
 
 
 Attempt = Callable[[Deployment, Provider, CallContext], Awaitable[T]]
@@ -81,17 +127,21 @@ class Pipeline:
         providers: ProviderLookup,
         metrics: Metrics,
         master_key: str | None,
+        keys: KeyLookup | None = None,
+        gate: Gate | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._router = router
         self._providers = providers
         self._metrics = metrics
         self._master_hash = hash_key(master_key) if master_key else None
+        self._keys = keys
+        self._gate = gate
         self._clock = clock
 
     # --- authenticate ---------------------------------------------------------------------
 
-    def authenticate(self, presented: str | None) -> Principal:
+    async def authenticate(self, presented: str | None) -> Principal:
         if not presented:
             raise AuthenticationFailed(
                 "No API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.",
@@ -100,12 +150,41 @@ class Pipeline:
         presented_hash = hash_key(presented)
         if self._master_hash is not None and keys_match(presented_hash, self._master_hash):
             return Principal(kind="master", key_hash=presented_hash, key_alias="master")
+        if self._keys is not None:
+            # Looked up by its hash: the lookup itself compares hashes, never the secret.
+            principal = await self._keys.lookup(presented_hash)
+            if principal is not None:
+                return principal
         raise AuthenticationFailed(
             "Invalid API key. Check the key you were given, or ask your gateway admin for one.",
             code="invalid_api_key",
         )
 
     # --- call, generic over dialects ------------------------------------------------------
+
+    async def _admit(
+        self,
+        model: str,
+        principal: Principal,
+        ctx: RequestContext,
+        deployments: list[Deployment],
+        spend: Spend | None,
+    ) -> Ticket | None:
+        if self._gate is None or spend is None:
+            return None
+        ticket = await self._gate.admit(
+            principal, model, deployments, request_id=ctx.request_id,
+            prompt_tokens=spend.prompt_tokens, max_tokens=spend.max_tokens,
+        )  # fmt: skip
+        ctx.granted_max_tokens = ticket.max_tokens
+        ctx.response_headers.update(ticket.headers)
+        return ticket
+
+    async def _settle(
+        self, ticket: Ticket | None, usage: Usage | None, deployment: Deployment | None
+    ) -> None:
+        if ticket is not None and self._gate is not None:
+            await self._gate.settle(ticket, usage, deployment)
 
     async def call(
         self,
@@ -114,11 +193,16 @@ class Pipeline:
         ctx: RequestContext,
         attempt: Attempt[T],
         usage_of: Callable[[T], Usage | None],
+        spend: Spend | None = None,
     ) -> T:
-        """Run ``attempt`` against the model's deployments in fallback order."""
+        """Admit, then run ``attempt`` against the model's deployments in fallback order, then
+        settle. ``spend`` is ``None`` for calls that cost nothing (token counting)."""
         deployment: Deployment | None = None
+        ticket: Ticket | None = None
+        usage: Usage | None = None
         try:
             deployments = self._router.resolve(model)
+            ticket = await self._admit(model, principal, ctx, deployments, spend)
             call = CallContext(request_id=ctx.request_id)
             for number, deployment in enumerate(deployments, start=1):
                 upstream_started = self._clock()
@@ -128,13 +212,15 @@ class Pipeline:
                     if err.retryable and number < len(deployments):
                         continue
                     raise
-                self._succeeded(model, principal, ctx, deployment, usage_of(result),
-                                upstream_started)  # fmt: skip
+                usage = usage_of(result)
+                self._succeeded(model, principal, ctx, deployment, usage, upstream_started)
                 return result
             raise AssertionError("a model group always has a deployment")  # pragma: no cover
         except Exception as err:
             self._failed(model, principal, ctx, deployment, err)
             raise
+        finally:
+            await self._settle(ticket, usage, deployment)
 
     async def open_stream(
         self,
@@ -143,13 +229,19 @@ class Pipeline:
         ctx: RequestContext,
         opener: Opener[X],
         meter: UsageMeter,
+        spend: Spend | None = None,
     ) -> AsyncGenerator[X, None]:
-        """Start the upstream stream and wait for its first item, so that a failure before
-        anything was produced is still an ordinary HTTP error (and may fall back to the next
-        deployment). Returns an iterator over all items, the first included."""
+        """Admit, start the upstream stream and wait for its first item, so that a failure
+        before anything was produced is still an ordinary HTTP error (and may fall back to the
+        next deployment). Returns an iterator over all items, the first included; closing it
+        (or its end) settles."""
         deployment: Deployment | None = None
+        ticket: Ticket | None = None
         try:
             deployments = self._router.resolve(model)
+            ticket = await self._admit(model, principal, ctx, deployments, spend)
+            if spend is not None:
+                meter.prompt_estimate = spend.prompt_tokens
             call = CallContext(request_id=ctx.request_id)
             for number, deployment in enumerate(deployments, start=1):
                 upstream_started = self._clock()
@@ -165,10 +257,12 @@ class Pipeline:
                     await items.aclose()
                     raise
                 return self._relay(first, items, model, principal, ctx, deployment, meter,
-                                   upstream_started)  # fmt: skip
+                                   upstream_started, ticket)  # fmt: skip
             raise AssertionError("a model group always has a deployment")  # pragma: no cover
-        except Exception as err:
-            self._failed(model, principal, ctx, deployment, err)
+        except BaseException as err:
+            if isinstance(err, Exception):
+                self._failed(model, principal, ctx, deployment, err)
+            await self._settle(ticket, None, deployment)
             raise
 
     async def _relay(
@@ -181,6 +275,7 @@ class Pipeline:
         deployment: Deployment,
         meter: UsageMeter,
         upstream_started: float,
+        ticket: Ticket | None,
     ) -> AsyncGenerator[X, None]:
         try:
             yield first
@@ -191,6 +286,7 @@ class Pipeline:
             raise
         finally:
             await items.aclose()
+            await self._settle(ticket, meter.settled_usage(), deployment)
         self._succeeded(model, principal, ctx, deployment, meter.usage, upstream_started)
 
     # --- the canonical core, for dialects translated to it ----------------------------------
@@ -199,10 +295,12 @@ class Pipeline:
         self, request: ChatRequest, principal: Principal, ctx: RequestContext
     ) -> ChatResponse:
         async def attempt(_: Deployment, provider: Provider, call: CallContext) -> ChatResponse:
-            return await provider.complete(request, call)
+            return await provider.complete(_granted(request, ctx), call)
 
         ctx.end_user = request.user
-        return await self.call(request.model, principal, ctx, attempt, lambda r: r.usage)
+        return await self.call(
+            request.model, principal, ctx, attempt, lambda r: r.usage, _spend(request, ctx)
+        )
 
     async def stream(
         self, request: ChatRequest, principal: Principal, ctx: RequestContext
@@ -212,17 +310,23 @@ class Pipeline:
         async def opener(
             _: Deployment, provider: Provider, call: CallContext
         ) -> AsyncGenerator[StreamEvent, None]:
-            events = provider.stream(request, call)
+            events = provider.stream(_granted(request, ctx), call)
             try:
                 async for event in events:
                     if isinstance(event, UsageReport):
                         meter.usage = event.usage
+                        meter.complete = True
+                    elif isinstance(event, TextDelta | ReasoningDelta):
+                        meter.output_chars += len(event.text)
+                    elif isinstance(event, ToolUseDelta):
+                        meter.output_chars += len(event.partial_json)
                     yield event
             finally:
                 await events.aclose()
 
         ctx.end_user = request.user
-        return await self.open_stream(request.model, principal, ctx, opener, meter)
+        spend = _spend(request, ctx)
+        return await self.open_stream(request.model, principal, ctx, opener, meter, spend)
 
     # --- records ----------------------------------------------------------------------------
 
@@ -261,3 +365,14 @@ class Pipeline:
             status=status,
             exception_class=type(err).__name__,
         )
+
+
+def _spend(request: ChatRequest, ctx: RequestContext) -> Spend:
+    return Spend(lambda: estimate_request_tokens(request), request.max_tokens)
+
+
+def _granted(request: ChatRequest, ctx: RequestContext) -> ChatRequest:
+    """The request with the max_tokens admission granted, when it lowered it."""
+    if ctx.granted_max_tokens is None:
+        return request
+    return dataclasses.replace(request, max_tokens=ctx.granted_max_tokens)

@@ -92,20 +92,20 @@ def ctx() -> RequestContext:
     return RequestContext("req_1", "/v1/chat/completions", 0.0)
 
 
-def test_master_key_authenticates_and_others_do_not() -> None:
+async def test_master_key_authenticates_and_others_do_not() -> None:
     pipeline = make(FakeProvider("a"))
-    principal = pipeline.authenticate(MASTER)
+    principal = await pipeline.authenticate(MASTER)
     assert principal.kind == "master"
     assert MASTER not in repr(principal)
     for bad in (None, "", "sk-other"):
         with pytest.raises(AuthenticationFailed):
-            pipeline.authenticate(bad)
+            await pipeline.authenticate(bad)
 
 
 async def test_retryable_failure_falls_back_to_the_next_deployment() -> None:
     a, b = FakeProvider("a", UpstreamThrottled("busy")), FakeProvider("b")
     pipeline = make(a, b)
-    principal = pipeline.authenticate(MASTER)
+    principal = await pipeline.authenticate(MASTER)
     response = await pipeline.complete(request(), principal, ctx())
     assert response.model == "b"
     assert (a.calls, b.calls) == (1, 1)

@@ -1,0 +1,126 @@
+"""Admission and settlement: the budget and rate-limit gate every spending request passes.
+
+One atomic admission per request reserves the worst case against every scope's limits; when a
+budget cannot pay for the worst case but can pay for the prompt, ``max_tokens`` is lowered to what
+the budget pays for (and the caller is told by a header). Settlement replaces the reservation by
+the real cost, exactly once, on success, failure, disconnect or a cut stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from stargate.config.deployment import Deployment
+from stargate.core import Usage
+from stargate.governance.admission import Admitted, Refused, lowered_max_tokens, plan_admission
+from stargate.governance.counters import CounterStore
+from stargate.governance.policy import authorize
+from stargate.governance.pricing import Pricing
+from stargate.governance.verdicts import admission_headers, lowered_headers, refusal_error
+from stargate.pipeline.principals import Principal
+
+__all__ = ["DEFAULT_MAX_TOKENS", "Gate", "Ticket", "output_limit"]
+
+log = logging.getLogger("stargate")
+
+DEFAULT_MAX_TOKENS = 4096
+
+
+def output_limit(deployment: Deployment) -> int:
+    """What a request without ``max_tokens`` may produce on this deployment (as the provider
+    applies it): ``model_info.max_tokens``, else ``max_output_tokens``, else 4096."""
+    info = deployment.info
+    return info.max_tokens or info.max_output_tokens or DEFAULT_MAX_TOKENS
+
+
+@dataclass(slots=True)
+class Ticket:
+    """One admitted request. ``max_tokens`` is the granted limit when admission lowered it."""
+
+    request_id: str
+    admitted: Admitted | None = None
+    max_tokens: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    settled: bool = False
+
+
+class Gate:
+    def __init__(
+        self,
+        counters: CounterStore,
+        *,
+        clock: Callable[[], datetime],
+        access_groups_of: Callable[[str], frozenset[str]],
+        lease_seconds: int = 900,
+    ) -> None:
+        self._counters = counters
+        self._clock = clock
+        self._groups_of = access_groups_of
+        self._lease = lease_seconds
+
+    async def admit(
+        self,
+        principal: Principal,
+        model: str,
+        deployments: Sequence[Deployment],
+        *,
+        request_id: str,
+        prompt_tokens: Callable[[], int],
+        max_tokens: int | None,
+    ) -> Ticket:
+        ticket = Ticket(request_id)
+        if not principal.scopes:
+            return ticket  # the master key: no limits apply
+        now = self._clock()
+        authorize(principal.scopes, model, now=now, access_groups_of=self._groups_of)
+        wanted = max_tokens or max(output_limit(d) for d in deployments)
+        prompt = prompt_tokens()
+        pricing = _dearest(deployments, prompt, wanted)
+        plan = plan_admission(principal.scopes, request_id=request_id, model=model, now=now,
+                              prompt_tokens=prompt, max_tokens=wanted, pricing=pricing,
+                              lease_seconds=self._lease)  # fmt: skip
+        outcome = await self._counters.admit(plan)
+        if isinstance(outcome, Refused):
+            lowered = lowered_max_tokens(outcome, prompt_tokens=prompt, max_tokens=wanted,
+                                         pricing=pricing)  # fmt: skip
+            if lowered is None:
+                raise refusal_error(outcome)
+            plan = plan_admission(principal.scopes, request_id=request_id, model=model, now=now,
+                                  prompt_tokens=prompt, max_tokens=lowered, pricing=pricing,
+                                  lease_seconds=self._lease)  # fmt: skip
+            outcome = await self._counters.admit(plan)
+            if isinstance(outcome, Refused):
+                raise refusal_error(outcome)
+            ticket.max_tokens = lowered
+            ticket.headers.update(lowered_headers(lowered))
+        ticket.admitted = outcome
+        ticket.headers.update(admission_headers(outcome))
+        return ticket
+
+    async def settle(
+        self, ticket: Ticket, usage: Usage | None, deployment: Deployment | None
+    ) -> None:
+        """Replace the reservation by the real cost (nothing spent: release it). Runs even when
+        the request's task is being cancelled; never raises."""
+        if ticket.settled or ticket.admitted is None:
+            return
+        ticket.settled = True
+        if usage is None or deployment is None:
+            job = self._counters.release(ticket.request_id)
+        else:
+            cost = Pricing.of(deployment.info).cost_micro(usage)
+            job = self._counters.settle(ticket.request_id, cost, usage.total_tokens)
+        try:
+            await asyncio.shield(job)
+        except Exception:  # the lease still expires; counters can be rebuilt from the ledger
+            log.exception("settling %s failed", ticket.request_id)
+
+
+def _dearest(deployments: Sequence[Deployment], prompt: int, max_tokens: int) -> Pricing:
+    """Reserve at the dearest deployment the request may fall back to."""
+    prices = [Pricing.of(d.info) for d in deployments]
+    return max(prices, key=lambda p: p.worst_case_micro(prompt, max_tokens))
