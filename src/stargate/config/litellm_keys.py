@@ -47,7 +47,6 @@ LITELLM_GENERAL_SETTINGS = frozenset(
         "alerting_args",
         "alerting_threshold",
         "allow_client_side_credentials",
-        "allow_requests_on_db_unavailable",
         "allow_user_auth",
         "allowed_ips",
         "allowed_routes",
@@ -89,7 +88,6 @@ LITELLM_GENERAL_SETTINGS = frozenset(
         "max_request_size_mb",
         "max_response_size_mb",
         "maximum_spend_logs_retention_interval",
-        "maximum_spend_logs_retention_period",
         "moderation_model",
         "oauth2_config_mappings",
         "pass_through_endpoints",
@@ -102,7 +100,6 @@ LITELLM_GENERAL_SETTINGS = frozenset(
         "service_account_settings",
         "spend_report_frequency",
         "store_model_in_db",
-        "store_prompts_in_spend_logs",
         "supported_db_objects",
         "ui_access_mode",
         "use_azure_key_vault",
@@ -266,7 +263,8 @@ LITELLM_LITELLM_PARAMS = frozenset(
     }
 )
 
-# ``model_info`` keys that only describe a model (shown by /model/info): kept, never warned.
+# ``model_info`` keys that only describe a model (shown by /model/info), or prices Stargate reads
+# from the metadata: kept, never warned.
 LITELLM_MODEL_INFO_METADATA = frozenset(
     {
         "base_model",
@@ -292,6 +290,13 @@ LITELLM_MODEL_INFO_METADATA = frozenset(
         "team_id",
         "team_public_model_name",
         "tier",
+        # Prices Stargate applies from ``ModelInfo.extra`` (stargate.config.pricing).
+        "cache_creation_input_token_cost_above_1hr",
+        "cache_creation_input_token_cost_above_1hr_above_200k_tokens",
+        "cache_creation_input_token_cost_above_200k_tokens",
+        "cache_read_input_token_cost_above_200k_tokens",
+        "input_cost_per_token_above_200k_tokens",
+        "output_cost_per_token_above_200k_tokens",
     }
 )
 
@@ -299,13 +304,8 @@ LITELLM_MODEL_INFO_METADATA = frozenset(
 # because Stargate does not apply them.
 LITELLM_MODEL_INFO_UNIMPLEMENTED = frozenset(
     {
-        "cache_creation_input_token_cost_above_1hr",
-        "cache_creation_input_token_cost_above_200k_tokens",
-        "cache_read_input_token_cost_above_200k_tokens",
-        "input_cost_per_token_above_200k_tokens",
         "input_cost_per_token_batches",
         "output_cost_per_reasoning_token",
-        "output_cost_per_token_above_200k_tokens",
         "output_cost_per_token_batches",
     }
 )

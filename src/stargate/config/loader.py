@@ -44,6 +44,8 @@ from stargate.config.gateway import (
 )
 from stargate.config.location import Loc, Locator
 from stargate.config.model_ref import InvalidModelRef, parse_model_ref
+from stargate.config.prices import load_price_table
+from stargate.config.pricing import price_deployment, price_deployments
 from stargate.config.schema import (
     ConfigFile,
     GeneralSettings,
@@ -91,7 +93,8 @@ def load_deployment(
     resolved = resolve_env_refs(screened.data, lookup, (), locator)
     model = _validate(ModelEntry, resolved, locator)
     deployment, warnings = build_deployment(model, index, (), lookup, locator)
-    return deployment, (*screened.warnings, *warnings)
+    deployment, unpriced = price_deployment(deployment, load_price_table(), source=source)
+    return deployment, (*screened.warnings, *warnings, *([unpriced] if unpriced else []))
 
 
 def _read(path: Path) -> str:
@@ -125,6 +128,8 @@ def _load(text: str, source: str, base_dir: Path | None, env: Mapping[str, str])
     file = _validate(ConfigFile, resolved, locator)
     warnings = list(screened.warnings)
     deployments = _deployments(file.model_list, lookup, locator, warnings)
+    deployments, unpriced = price_deployments(deployments, source=source)
+    warnings.extend(unpriced)
 
     general = file.general_settings
     host = _env_text(lookup, "STARGATE_HOST") or general.host or DEFAULT_HOST

@@ -46,6 +46,8 @@ Price = Annotated[
 Port = Annotated[int, Field(ge=0, le=65535)]
 Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonEmpty = Annotated[str, Field(min_length=1)]
+# LiteLLM's retention durations: 30d, 12h, 2w, 1mo (s, m, h, d, w, mo).
+RetentionPeriod = Annotated[str, Field(pattern=r"^\s*[1-9][0-9]*\s*(s|m|h|d|w|mo)\s*$")]
 
 
 class _Section(BaseModel):
@@ -112,6 +114,12 @@ class GeneralSettings(_Section):
     redis_url: NonEmpty | None = None
     redis_failure_policy: Literal["closed", "open"] | None = None
     budget_timezone: NonEmpty | None = None
+    # The spend ledger (stargate.telemetry.ledger_settings reads these).
+    store_prompts_in_spend_logs: bool | None = None
+    allow_requests_on_db_unavailable: bool | None = None
+    maximum_spend_logs_retention_period: RetentionPeriod | None = None
+    spend_logs_journal_dir: NonEmpty | None = None
+    spend_logs_max_pending: Annotated[int, Field(ge=0)] | None = None
 
 
 class LiteLLMSettings(_Section):

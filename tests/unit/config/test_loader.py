@@ -88,7 +88,9 @@ def test_a_seed_style_config_loads(tmp_path: Path) -> None:
         "anthropic.claude-3-5-haiku-20241022-v1:0",
     )
     assert first.params == {"aws_region_name": "us-west-1"}
-    assert config.warnings == ()
+    # The seed's Sonnet id (dated 20250514) is not a model Bedrock lists, so it has no price.
+    (unpriced,) = config.warnings
+    assert "model_list[1]: UNPRICED MODEL" in unpriced
 
 
 def test_generated_ids_are_stable_and_distinct(tmp_path: Path) -> None:
@@ -192,7 +194,10 @@ def test_an_unknown_key_is_refused_with_its_path_and_a_suggestion(
 def test_an_unknown_key_with_no_close_match_lists_what_is_read(tmp_path: Path) -> None:
     message = error_of(tmp_path, "general_settings:\n  colour: blue\n")
     assert "general_settings.colour: unknown key 'colour': neither Stargate nor LiteLLM" in message
-    assert "admin_host, admin_port, budget_timezone, database_url, host, master_key" in message
+    assert (
+        "admin_host, admin_port, allow_requests_on_db_unavailable, budget_timezone, database_url, "
+        "host, master_key" in message
+    )
 
 
 def test_custom_model_info_metadata_is_kept(tmp_path: Path) -> None:
@@ -226,12 +231,12 @@ def test_a_litellm_price_stargate_does_not_apply_is_warned(tmp_path: Path) -> No
         model_list:
           - model_name: a
             litellm_params: {model: bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0}
-            model_info: {input_cost_per_token_above_200k_tokens: 0.000006}
+            model_info: {output_cost_per_reasoning_token: 0.000006}
         """,
     )
     assert len(config.warnings) == 1
     assert (
-        "model_info.input_cost_per_token_above_200k_tokens: LiteLLM price not applied"
+        "model_info.output_cost_per_reasoning_token: LiteLLM price not applied"
         in (config.warnings[0])
     )
 
@@ -339,7 +344,8 @@ def test_profile_ids_and_arns_load(tmp_path: Path, model: str) -> None:
     )
     deployment = config.deployments[0]
     assert f"bedrock/{deployment.model}" == model.replace("converse/", "")
-    assert config.warnings == ()
+    # No warning about the id's form (ids without a list price get the unpriced-model warning).
+    assert [w for w in config.warnings if "UNPRICED MODEL" not in w] == []
 
 
 def test_a_suspicious_profile_prefix_loads_with_a_warning(tmp_path: Path) -> None:
@@ -348,8 +354,9 @@ def test_a_suspicious_profile_prefix_loads_with_a_warning(tmp_path: Path) -> Non
         "model_list:\n  - model_name: m\n    litellm_params:\n"
         "      model: bedrock/usa.anthropic.claude-haiku-4-5-20251001-v1:0\n",
     )
-    assert len(config.warnings) == 1
+    assert len(config.warnings) == 2  # the prefix, and no list price for such an id
     assert "model_list[0].litellm_params.model: 'usa.' is not a known" in config.warnings[0]
+    assert "model_list[0]: UNPRICED MODEL" in config.warnings[1]
 
 
 def test_a_duplicate_deployment_id_is_refused(tmp_path: Path) -> None:
