@@ -1,97 +1,349 @@
 """Every metric the gateway exports, defined once, under LiteLLM's names and label sets.
 
-A :class:`Metrics` instance owns its own registry (no process globals), so tests and several
-gateways in one process never collide.
+A :class:`Metrics` instance owns its registry (no process globals), so tests and several
+gateways in one process never collide. Recording is on the hot path: each method looks up the
+pre-bound children of its label tuple in a bounded cache and adds to them; label values are only
+checked (high-cardinality cap, dropped labels) when a tuple is first seen.
+
+Money stays integer micro-USD until the exposition boundary: ``litellm_spend_metric`` and the
+budget gauges are in USD, as LiteLLM exports them, so the division happens in the call that
+records them and nowhere else.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "RequestLabels"]
+from stargate.core import Usage
+from stargate.core.money import MICRO_PER_USD
+from stargate.errors import ConfigError
+from stargate.telemetry import multiprocess
+from stargate.telemetry.metric_labels import (
+    HIGH_CARDINALITY_LABELS,
+    BoundedCache,
+    BudgetOwner,
+    DeploymentLabels,
+    DeploymentState,
+    LabelCap,
+    RequestLabels,
+)
 
-# LiteLLM's latency buckets: 5 ms to 600 s.
-_LATENCY_BUCKETS = (
+__all__ = ["CONTENT_TYPE_LATEST", "LATENCY_BUCKETS", "Metrics", "RequestLabels"]
+
+LATENCY_BUCKETS = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0,
     60.0, 120.0, 300.0, 600.0,
 )  # fmt: skip
+"""LiteLLM's latency buckets: 5 ms to 600 s (and +Inf)."""
 
-_PRINCIPAL = ["end_user", "hashed_api_key", "api_key_alias", "team", "team_alias", "user"]
+_REDIS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+# LiteLLM's label sets (``litellm/types/integrations/prometheus.py``; org labels omitted: Stargate
+# has no organisations).
+_WHO = ("end_user", "hashed_api_key", "api_key_alias", "team", "team_alias", "user", "user_email")
+_REQUESTS = (*_WHO, "requested_model", "status_code", "route", "client_ip", "user_agent",
+             "model_id")  # fmt: skip
+_FAILED = (*_WHO, "requested_model", "exception_status", "exception_class", "route",
+           "client_ip", "user_agent", "model_id")  # fmt: skip
+_LEGACY_REQUESTS = (*_WHO, "model", "client_ip", "user_agent", "model_id", "api_provider")
+_SPEND = (*_WHO, "model", "client_ip", "user_agent", "model_id", "api_provider")
+_TOKENS = (*_WHO, "model", "requested_model", "model_id")
+_LATENCY = ("end_user", "hashed_api_key", "api_key_alias", "team", "team_alias", "user",
+            "requested_model", "model", "model_id")  # fmt: skip
+_OVERHEAD = ("model_group", "api_provider", "api_base", "litellm_model_name", "hashed_api_key",
+             "api_key_alias", "model_id")  # fmt: skip
+_ATTEMPT = ("requested_model", "litellm_model_name", "model_id", "api_base", "api_provider",
+            "hashed_api_key", "api_key_alias", "team", "team_alias", "client_ip",
+            "user_agent")  # fmt: skip
+_DEPLOYMENT = ("litellm_model_name", "model_id", "api_base", "api_provider")
+_BUDGET_LABELS = {
+    "key": ("hashed_api_key", "api_key_alias"),
+    "user": ("user",),
+    "team": ("team", "team_alias"),
+}
+_BUDGET_NAMES = {  # scope -> (remaining, max, remaining hours), LiteLLM's names
+    "key": ("litellm_remaining_api_key_budget_metric", "litellm_api_key_max_budget_metric",
+            "litellm_api_key_budget_remaining_hours_metric"),
+    "user": ("litellm_remaining_user_budget_metric", "litellm_user_max_budget_metric",
+             "litellm_user_budget_remaining_hours_metric"),
+    "team": ("litellm_remaining_team_budget_metric", "litellm_team_max_budget_metric",
+             "litellm_team_budget_remaining_hours_metric"),
+}  # fmt: skip
+_BUDGET_RESET = ("scope", "hashed_api_key", "api_key_alias", "user", "team", "team_alias")
+
+_Outcome = tuple[RequestLabels, int, str]  # labels, status, exception class
+_GaugeMode = Literal["livesum", "livemax", "livemostrecent"]  # live*: a dead worker's go away
 
 
 @dataclass(slots=True, frozen=True)
-class RequestLabels:
-    """Who asked for what; the label values every per-request metric shares."""
+class _Success:
+    """The children one successful request adds to, bound for one label tuple."""
 
-    requested_model: str
-    model: str = ""
-    model_id: str = ""
-    hashed_api_key: str = ""
-    api_key_alias: str = ""
-    team: str = ""
-    team_alias: str = ""
-    user: str = ""
-    user_email: str = ""
-    end_user: str = ""
-    route: str = ""
-    api_provider: str = ""
+    requests: Any
+    legacy_requests: Any
+    input_tokens: Any
+    output_tokens: Any
+    total_tokens: Any
+    spend: Any
+    total_latency: Any
+    api_latency: Any
+    ttft: Any
+    overhead: Any
 
 
 class Metrics:
-    def __init__(self) -> None:
+    """The gateway's metrics. ``drop_high_cardinality_labels`` removes the per-key, per-user and
+    per-client labels (:data:`HIGH_CARDINALITY_LABELS`) from every metric; otherwise each such
+    label takes at most ``max_label_values`` distinct values (later ones are recorded as
+    ``__other__``). ``multiprocess_dir`` is ``PROMETHEUS_MULTIPROC_DIR`` (see
+    :mod:`stargate.telemetry.multiprocess`)."""
+
+    def __init__(
+        self,
+        *,
+        drop_high_cardinality_labels: bool = False,
+        max_label_values: int = 10_000,
+        cache_size: int = 4096,
+        multiprocess_dir: Path | None = None,
+    ) -> None:
+        if multiprocess_dir is not None and not multiprocess.multiprocess_store_active():
+            raise ConfigError(
+                f"{multiprocess.ENV_VAR} must be in the environment when the process starts",
+                source="environment",
+                path=multiprocess.ENV_VAR,
+            )
+        self._drop = HIGH_CARDINALITY_LABELS if drop_high_cardinality_labels else frozenset()
+        self._cap = LabelCap(max_label_values)
+        self._dir = multiprocess_dir
+        if multiprocess_dir is not None:
+            multiprocess.fold_dead_workers(multiprocess_dir)
         self.registry = CollectorRegistry(auto_describe=False)
-        r = self.registry
-        self.requests = Counter(
+        self._define_requests()
+        self._define_budgets_and_deployments()
+        self._define_internals()
+        self._success: BoundedCache[RequestLabels, _Success] = BoundedCache(cache_size)
+        self._failure: BoundedCache[_Outcome, tuple[Any, Any]] = BoundedCache(cache_size)
+        self._attempt: BoundedCache[_Outcome, tuple[Any, Any]] = BoundedCache(cache_size)
+        self.in_flight.set(0)  # a reused pid's file may hold a dead worker's count
+
+    # --- definitions --------------------------------------------------------------------------
+
+    def _names(self, labels: Sequence[str]) -> list[str]:
+        return [name for name in labels if name not in self._drop]
+
+    def _counter(self, name: str, doc: str, labels: Sequence[str]) -> Counter:
+        return Counter(name, doc, self._names(labels), registry=self.registry)
+
+    def _histogram(
+        self, name: str, doc: str, labels: Sequence[str], buckets: Sequence[float]
+    ) -> Histogram:
+        return Histogram(name, doc, self._names(labels), buckets=buckets, registry=self.registry)
+
+    def _gauge(self, name: str, doc: str, labels: Sequence[str], mode: _GaugeMode) -> Gauge:
+        return Gauge(name, doc, self._names(labels), registry=self.registry, multiprocess_mode=mode)
+
+    def _define_requests(self) -> None:
+        self.requests = self._counter(
             "litellm_proxy_total_requests_metric",
             "Requests made to the proxy, by status code",
-            [*_PRINCIPAL, "requested_model", "user_email", "status_code", "route", "model_id"],
-            registry=r,
+            _REQUESTS,
         )
-        self.failed = Counter(
+        self.failed = self._counter(
             "litellm_proxy_failed_requests_metric",
             "Requests that failed, by exception status and class",
-            [
-                *_PRINCIPAL,
-                "requested_model",
-                "user_email",
-                "exception_status",
-                "exception_class",
-                "route",
-                "model_id",
-            ],
-            registry=r,
+            _FAILED,
         )
-        token_labels = [*_PRINCIPAL, "model", "user_email", "requested_model", "model_id"]
-        self.total_tokens = Counter(
-            "litellm_total_tokens_metric", "Input + output tokens", token_labels, registry=r
+        self.legacy_requests = self._counter(
+            "litellm_requests_metric", "Successful LLM calls (LiteLLM's legacy count)",
+            _LEGACY_REQUESTS,
+        )  # fmt: skip
+        self.input_tokens = self._counter(
+            "litellm_input_tokens_metric", "Input tokens (cache reads and writes included)",
+            _TOKENS,
+        )  # fmt: skip
+        self.output_tokens = self._counter("litellm_output_tokens_metric", "Output tokens", _TOKENS)
+        self.total_tokens = self._counter(
+            "litellm_total_tokens_metric", "Input + output tokens", _TOKENS
         )
-        self.input_tokens = Counter(
-            "litellm_input_tokens_metric", "Input tokens", token_labels, registry=r
-        )
-        self.output_tokens = Counter(
-            "litellm_output_tokens_metric", "Output tokens", token_labels, registry=r
-        )
-        latency_labels = [*_PRINCIPAL, "model", "requested_model", "model_id"]
-        self.total_latency = Histogram(
+        self.spend = self._counter("litellm_spend_metric", "Spend in USD", _SPEND)
+        self.total_latency = self._histogram(
             "litellm_request_total_latency_metric",
             "Whole request latency in seconds, as the caller saw it",
-            latency_labels,
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
+            _LATENCY,
+            LATENCY_BUCKETS,
         )
-        self.api_latency = Histogram(
+        self.api_latency = self._histogram(
             "litellm_llm_api_latency_metric",
             "Upstream call latency in seconds",
-            latency_labels,
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
+            _LATENCY,
+            LATENCY_BUCKETS,
         )
-        self.in_flight = Gauge(
-            "litellm_in_flight_requests", "Requests being served now", registry=r
+        self.ttft = self._histogram(
+            "litellm_llm_api_time_to_first_token_metric",
+            "Time to the first streamed token in seconds (streams only)",
+            _LATENCY,
+            LATENCY_BUCKETS,
         )
+        self.overhead = self._histogram(
+            "litellm_overhead_latency_metric",
+            "Time the gateway added in seconds: total latency less the upstream call",
+            _OVERHEAD,
+            LATENCY_BUCKETS,
+        )
+        self.in_flight = self._gauge(
+            "litellm_in_flight_requests", "Requests being served now", (), "livesum"
+        )
+
+    def _define_budgets_and_deployments(self) -> None:
+        self.budget_gauges: dict[str, tuple[Gauge, Gauge, Gauge]] = {}
+        for scope, names in _BUDGET_NAMES.items():
+            labels = _BUDGET_LABELS[scope]
+            if not self._names(labels):
+                continue  # nothing left to tell owners apart (high-cardinality labels dropped)
+            remaining, maximum, hours = names
+            self.budget_gauges[scope] = (
+                self._gauge(remaining, f"Remaining {scope} budget in USD", labels,
+                            "livemostrecent"),
+                self._gauge(maximum, f"Maximum {scope} budget in USD", labels, "livemostrecent"),
+                self._gauge(hours, f"Hours until the {scope} budget resets", labels,
+                            "livemostrecent"),
+            )  # fmt: skip
+        self.budget_reset = self._gauge(
+            "stargate_budget_reset_timestamp_seconds",
+            "When the budget window resets (Unix time), by scope",
+            _BUDGET_RESET,
+            "livemostrecent",
+        )
+        self.deployment_state = self._gauge(
+            "litellm_deployment_state",
+            "Deployment health: 0 healthy, 1 partial outage, 2 outage",
+            _DEPLOYMENT,
+            "livemax",
+        )
+        self.deployment_cooled_down = self._counter(
+            "litellm_deployment_cooled_down",
+            "Times a deployment was put in cooldown",
+            (*_DEPLOYMENT, "exception_status"),
+        )
+        self.deployment_total = self._counter(
+            "litellm_deployment_total_requests", "Upstream attempts per deployment", _ATTEMPT
+        )
+        self.deployment_success = self._counter(
+            "litellm_deployment_success_responses",
+            "Successful upstream attempts per deployment",
+            _ATTEMPT,
+        )
+        self.deployment_failure = self._counter(
+            "litellm_deployment_failure_responses",
+            "Failed upstream attempts per deployment",
+            (*_ATTEMPT, "exception_status", "exception_class"),
+        )
+
+    def _define_internals(self) -> None:
+        self.ledger_queue = self._gauge(
+            "stargate_ledger_queue_depth", "Ledger rows waiting to be written", (), "livesum"
+        )
+        self.journal_bytes = self._gauge(
+            "stargate_journal_bytes", "Size of the spend journal on disk", (), "livesum"
+        )
+        self.admissions = self._counter(
+            "stargate_admission_decisions", "Admission decisions, by outcome", ("outcome",)
+        )
+        self.redis_latency = self._histogram(
+            "stargate_redis_latency_seconds",
+            "Redis round trips in seconds, by operation",
+            ("operation",),
+            _REDIS_BUCKETS,
+        )
+
+    # --- binding ------------------------------------------------------------------------------
+
+    def _child(self, metric: Any, values: dict[str, str]) -> Any:
+        return metric.labels(**{name: values[name] for name in metric._labelnames})
+
+    def _values(self, labels: RequestLabels, names: Iterable[str]) -> dict[str, str]:
+        cap, drop = self._cap, self._drop
+        return {name: cap.admit(name, labels.value(name)) for name in names if name not in drop}
+
+    def _bind_success(self, labels: RequestLabels) -> _Success:
+        v = self._values(labels, {*_REQUESTS, *_SPEND, *_TOKENS, *_OVERHEAD} - {"status_code"})
+        v["status_code"] = "200"
+        return _Success(
+            requests=self._child(self.requests, v),
+            legacy_requests=self._child(self.legacy_requests, v),
+            input_tokens=self._child(self.input_tokens, v),
+            output_tokens=self._child(self.output_tokens, v),
+            total_tokens=self._child(self.total_tokens, v),
+            spend=self._child(self.spend, v),
+            total_latency=self._child(self.total_latency, v),
+            api_latency=self._child(self.api_latency, v),
+            ttft=self._child(self.ttft, v),
+            overhead=self._child(self.overhead, v),
+        )
+
+    def _bind_failure(self, key: _Outcome) -> tuple[Any, Any]:
+        labels, status, exception_class = key
+        v = self._values(labels, set(_FAILED) - {"exception_status", "exception_class"})
+        v.update(status_code=str(status), exception_status=str(status),
+                 exception_class=exception_class)  # fmt: skip
+        return self._child(self.requests, v), self._child(self.failed, v)
+
+    def _bind_attempt(self, key: _Outcome) -> tuple[Any, Any]:
+        labels, status, exception_class = key
+        v = self._values(labels, _ATTEMPT)
+        v.update(exception_status=str(status), exception_class=exception_class)
+        outcome = self.deployment_failure if exception_class else self.deployment_success
+        return self._child(self.deployment_total, v), self._child(outcome, v)
+
+    # --- recording: requests ------------------------------------------------------------------
+
+    def request_started(self) -> None:
+        self.in_flight.inc()
+
+    def request_finished(self) -> None:
+        self.in_flight.dec()
+
+    def observe_success(
+        self,
+        labels: RequestLabels,
+        *,
+        usage: Usage | None,
+        cost_micro: int | None,
+        upstream_s: float,
+        total_s: float,
+        ttft_s: float | None = None,
+    ) -> None:
+        """One request answered: its count (status 200), tokens, spend, latencies. ``usage``
+        ``None`` (the upstream reported none) counts no tokens; ``cost_micro`` ``None`` (an
+        unpriced model) adds no spend."""
+        s = self._success.get(labels, self._bind_success)
+        s.requests.inc()
+        s.legacy_requests.inc()
+        if usage is not None:
+            s.input_tokens.inc(usage.prompt_tokens)
+            s.output_tokens.inc(usage.output_tokens)
+            s.total_tokens.inc(usage.total_tokens)
+        if cost_micro is not None:
+            s.spend.inc(cost_micro / MICRO_PER_USD)
+        s.total_latency.observe(total_s)
+        s.api_latency.observe(upstream_s)
+        s.overhead.observe(max(total_s - upstream_s, 0.0))
+        if ttft_s is not None:
+            s.ttft.observe(ttft_s)
+
+    def record_failure(self, labels: RequestLabels, *, status: int, exception_class: str) -> None:
+        """One request refused or failed: counted in the total with its status, and in the
+        failures with its exception status and class."""
+        total, failed = self._failure.get((labels, status, exception_class), self._bind_failure)
+        total.inc()
+        failed.inc()
 
     def record_success(
         self,
@@ -102,42 +354,126 @@ class Metrics:
         total_seconds: float,
         upstream_seconds: float,
     ) -> None:
-        p = (
-            labels.end_user,
-            labels.hashed_api_key,
-            labels.api_key_alias,
-            labels.team,
-            labels.team_alias,
-            labels.user,
+        """The pipeline's first hook (token counts, two latencies); :meth:`observe_success`
+        takes the whole picture."""
+        self.observe_success(
+            labels,
+            usage=Usage(input_tokens=input_tokens, output_tokens=output_tokens),
+            cost_micro=None,
+            upstream_s=upstream_seconds,
+            total_s=total_seconds,
         )
-        self.requests.labels(
-            *p, labels.requested_model, labels.user_email, "200", labels.route, labels.model_id
-        ).inc()
-        tok = (*p, labels.model, labels.user_email, labels.requested_model, labels.model_id)
-        self.input_tokens.labels(*tok).inc(input_tokens)
-        self.output_tokens.labels(*tok).inc(output_tokens)
-        self.total_tokens.labels(*tok).inc(input_tokens + output_tokens)
-        lat = (*p, labels.model, labels.requested_model, labels.model_id)
-        self.total_latency.labels(*lat).observe(total_seconds)
-        self.api_latency.labels(*lat).observe(upstream_seconds)
 
-    def record_failure(self, labels: RequestLabels, *, status: int, exception_class: str) -> None:
-        p = (
-            labels.end_user,
-            labels.hashed_api_key,
-            labels.api_key_alias,
-            labels.team,
-            labels.team_alias,
-            labels.user,
-        )
-        self.requests.labels(
-            *p, labels.requested_model, labels.user_email, str(status), labels.route,
-            labels.model_id,
-        ).inc()  # fmt: skip
-        self.failed.labels(
-            *p, labels.requested_model, labels.user_email, str(status), exception_class,
-            labels.route, labels.model_id,
-        ).inc()  # fmt: skip
+    def observe_attempt(
+        self, labels: RequestLabels, *, status: int = 200, exception_class: str = ""
+    ) -> None:
+        """One upstream attempt on the deployment ``labels`` names (``model``, ``model_id``,
+        ``api_provider``, ``api_base``): a success, or a failure with its status and class."""
+        total, outcome = self._attempt.get((labels, status, exception_class), self._bind_attempt)
+        total.inc()
+        outcome.inc()
+
+    # --- recording: deployments, budgets, internals -------------------------------------------
+
+    def set_deployment_state(self, deployment: DeploymentLabels, state: DeploymentState) -> None:
+        self.deployment_state.labels(*self._deployment(deployment)).set(int(state))
+
+    def observe_cooldown(self, deployment: DeploymentLabels, *, exception_status: int) -> None:
+        self.deployment_cooled_down.labels(
+            *self._deployment(deployment), str(exception_status)
+        ).inc()
+
+    def _deployment(self, d: DeploymentLabels) -> tuple[str, str, str, str]:
+        return d.litellm_model_name, d.model_id, d.api_base, d.api_provider
+
+    def set_budget(
+        self,
+        owner: BudgetOwner,
+        *,
+        max_micro: int | None,
+        spent_micro: int,
+        reset_at: float | None,
+        now: float | None = None,
+    ) -> None:
+        """Report one budget: its limit and what is spent in the current window (integer
+        micro-USD), and when the window resets (Unix time; ``None``: never). Remaining is
+        ``max - spent`` (negative once overspent, as LiteLLM reports it). A budget without a
+        limit reports only the reset time.
+
+        With high-cardinality labels dropped, user budgets are not reported (their only label
+        is the user) and key budgets are labelled by alias alone."""
+        gauges = self.budget_gauges.get(owner.scope)
+        if gauges is None:
+            return
+        names = self._names(_BUDGET_LABELS[owner.scope])
+        values = self._budget_values(owner)
+        remaining, maximum, hours = gauges
+        bound = [values[n] for n in names]
+        if max_micro is not None:
+            maximum.labels(*bound).set(max_micro / MICRO_PER_USD)
+            remaining.labels(*bound).set((max_micro - spent_micro) / MICRO_PER_USD)
+        if reset_at is not None:
+            now = time.time() if now is None else now
+            hours.labels(*bound).set(max(reset_at - now, 0.0) / 3600)
+            reset = {"scope": owner.scope, **values}
+            self.budget_reset.labels(*(reset.get(n, "") for n in self._names(_BUDGET_RESET))).set(
+                reset_at
+            )
+
+    def _budget_values(self, owner: BudgetOwner) -> dict[str, str]:
+        cap = self._cap
+        match owner.scope:
+            case "key":
+                return {"hashed_api_key": cap.admit("hashed_api_key", owner.id),
+                        "api_key_alias": owner.alias}  # fmt: skip
+            case "user":
+                return {"user": cap.admit("user", owner.id)}
+            case "team":
+                return {"team": owner.id, "team_alias": owner.alias}
+
+    def set_ledger_queue_depth(self, rows: int) -> None:
+        self.ledger_queue.set(rows)
+
+    def set_journal_bytes(self, size: int) -> None:
+        self.journal_bytes.set(size)
+
+    def observe_admission(self, outcome: str) -> None:
+        """One admission decision: ``admitted``, ``lowered`` (max_tokens cut to fit),
+        ``budget_exceeded``, ``rate_limited``, ``denied``, or ``error``."""
+        self.admissions.labels(outcome).inc()
+
+    def observe_redis(self, operation: str, seconds: float) -> None:
+        self.redis_latency.labels(operation).observe(seconds)
+
+    # --- exposition ---------------------------------------------------------------------------
+
+    @property
+    def multiprocess_dir(self) -> Path | None:
+        return self._dir
 
     def exposition(self) -> bytes:
+        """The Prometheus text format: this process's registry, or every worker's values in
+        multiprocess mode (file I/O: call it off the event loop)."""
+        if self._dir is not None:
+            return multiprocess.collect(self._dir)
         return generate_latest(self.registry)
+
+    def series_names(self) -> frozenset[str]:
+        """Every sample name the exposition can carry (``_total`` for counters; ``_bucket``,
+        ``_sum`` and ``_count`` for histograms), whether recorded yet or not."""
+        names: set[str] = set()
+        for family in self.registry.collect():
+            match family.type:
+                case "counter":
+                    names.add(family.name + "_total")
+                case "histogram":
+                    names.update(family.name + s for s in ("_bucket", "_sum", "_count"))
+                case _:
+                    names.add(family.name)
+        return frozenset(names)
+
+    def close(self) -> None:
+        """At shutdown. In multiprocess mode, retire this worker's files (live gauges dropped,
+        counters and histograms folded into the archives)."""
+        if self._dir is not None:
+            multiprocess.retire_worker(self._dir)
