@@ -141,7 +141,7 @@ class KeyAdmin:
         return await add_spend(
             render_key(key),
             self._ctx.spend,
-            key_scope(key.key_hash),
+            key_scope(key.key_id),
             key.max_budget_micro,
             key.budget_duration,
             key.budget_limits,

@@ -31,8 +31,9 @@ __all__ = [
 ]
 
 
-def key_scope(key_hash: str) -> str:
-    return f"key:{key_hash}"
+def key_scope(key_id: str) -> str:
+    """A key's scope is its stable ``key_id``: regenerating the secret keeps its spend."""
+    return f"key:{key_id}"
 
 
 def user_scope(user_id: str) -> str:

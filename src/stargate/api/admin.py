@@ -7,6 +7,7 @@ the UI; this module wires them and owns authentication and error rendering for a
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from stargate.admin.routes import admin_router, mount_admin_routes
+from stargate.admin.service import AdminService
 from stargate.api.auth import presented_key
 from stargate.api.errors import render_openai_error
 from stargate.api.health import VERSION, health_routes
@@ -128,7 +131,7 @@ def create_admin_app(runtime: Runtime) -> FastAPI:
     @app.get("/health", tags=["health"])
     async def model_health(_: Principal = master) -> Response:
         """Call every deployment with a one-token request and report which answer."""
-        results = await asyncio.gather(*(_check(d) for d in runtime.config.deployments))
+        results = await asyncio.gather(*(_check(d) for d in runtime.deployments))
         healthy = [r for ok, r in results if ok]
         unhealthy = [r for ok, r in results if not ok]
         body = {
@@ -163,6 +166,11 @@ def create_admin_app(runtime: Runtime) -> FastAPI:
     async def root() -> RedirectResponse:
         return RedirectResponse("/docs")
 
+    service = AdminService.create(
+        runtime.database, config_deployments=runtime.config.deployments, env=os.environ
+    )
+    router = admin_router(service, require_master=require_master, presented_key=presented_key)
+    mount_admin_routes(app, router)
     for route in [*health_routes(runtime, include_plain_health=False), *public_routes(runtime)]:
         app.router.routes.append(route)
     return app

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from dataclasses import dataclass, field
 
+from stargate.admin.models import load_db_deployments
+from stargate.config.deployment import Deployment
 from stargate.config.loader import GatewayConfig
 from stargate.governance.counters import CounterStore
 from stargate.governance.windows import utc_now
@@ -17,6 +20,7 @@ from stargate.store.counters_memory import MemoryCounters
 from stargate.store.counters_redis import RedisCounters
 from stargate.store.database import Database, open_database
 from stargate.store.migrate import upgrade
+from stargate.store.models import ModelRepository
 from stargate.telemetry import Metrics
 
 __all__ = ["Runtime"]
@@ -34,8 +38,13 @@ class Runtime:
     pipeline: Pipeline
     counters: CounterStore
     principals: PrincipalDirectory
+    deployments: tuple[Deployment, ...] = ()
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     draining: bool = field(default=False)
+    models_version: int = -1
+
+    # How long a replaced provider set stays open for the requests still using it.
+    RETIRE_AFTER_S = 600.0
 
     @classmethod
     async def open(cls, config: GatewayConfig, *, migrate: bool = True) -> Runtime:
@@ -63,7 +72,7 @@ class Runtime:
         principals = PrincipalDirectory(database, timezone=config.budget_timezone)
 
         def access_groups_of(model: str) -> frozenset[str]:
-            group = router.group(model)
+            group = runtime.router.group(model)
             if group is None:
                 return frozenset()
             return frozenset(g for d in group.deployments for g in d.info.access_groups)
@@ -78,8 +87,53 @@ class Runtime:
             gate=gate,
         )
         runtime = cls(config, router, providers, database, metrics, pipeline, counters, principals)
+        runtime.deployments = config.deployments
+        await runtime.reload_models()
         runtime.tasks.append(asyncio.create_task(principals.watch(), name="principal-cache"))
+        runtime.tasks.append(asyncio.create_task(runtime._watch_models(), name="model-reload"))
         return runtime
+
+    async def reload_models(self) -> None:
+        """Serve the config's models plus those added at runtime (``/model/new``), when the
+        database's models version moved. Every replica polls it, so an added model reaches all."""
+        repo = ModelRepository(self.database)
+        version = await repo.version()
+        if version == self.models_version:
+            return
+        added, problems = await load_db_deployments(repo, os.environ)
+        for problem in problems:
+            log.warning("runtime model skipped: %s", problem)
+        deployments = (*self.config.deployments, *added)
+        if deployments == self.deployments:
+            self.models_version = version
+            return
+        providers = await ProviderSet.open(deployments)
+        router = Router(
+            deployments,
+            aliases=self.config.model_aliases,
+            hidden_aliases=self.config.hidden_aliases,
+        )
+        retired = self.providers
+        self.pipeline.reroute(router, providers)
+        self.router, self.providers, self.deployments = router, providers, deployments
+        self.models_version = version
+        if retired is not providers:
+            self.tasks.append(asyncio.create_task(self._retire(retired), name="retire-providers"))
+
+    async def _retire(self, providers: ProviderSet) -> None:
+        try:
+            await asyncio.sleep(self.RETIRE_AFTER_S)
+        finally:
+            with contextlib.suppress(Exception):
+                await providers.aclose()
+
+    async def _watch_models(self, interval_s: float = 1.0) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.reload_models()
+            except Exception:
+                log.exception("reloading runtime models failed; keeping the current ones")
 
     async def aclose(self) -> None:
         self.draining = True

@@ -139,6 +139,10 @@ class Pipeline:
         self._gate = gate
         self._clock = clock
 
+    def reroute(self, router: Router, providers: ProviderLookup) -> None:
+        """Serve a new set of deployments (models added or removed at runtime)."""
+        self._router, self._providers = router, providers
+
     # --- authenticate ---------------------------------------------------------------------
 
     async def authenticate(self, presented: str | None) -> Principal:

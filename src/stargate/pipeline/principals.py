@@ -148,7 +148,7 @@ class PrincipalDirectory:
         tz = self._timezone
         scopes: list[tuple[str, Limits]] = [
             (
-                f"key:{key.key_hash}",
+                f"key:{key.key_id}",  # stable across /key/regenerate: spend carries over
                 limits_of(
                     models=key.models,
                     max_budget_micro=key.max_budget_micro,
