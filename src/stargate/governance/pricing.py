@@ -15,7 +15,6 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 from stargate.config.deployment import ModelInfo
 from stargate.core.money import MICRO_PER_USD, MicroUSD
-from stargate.core.usage import Usage
 
 __all__ = ["Pricing"]
 
@@ -91,18 +90,3 @@ class Pricing:
             if left < 0:
                 return 0
             return int((left / self.output_token).to_integral_value(rounding=ROUND_FLOOR))
-
-    def cost_micro(self, usage: Usage) -> MicroUSD:
-        """What a call cost, from the upstream's usage. Cache reads and writes without a price
-        of their own are charged at the input price."""
-        read = self.cache_read if self.cache_read is not None else self.input
-        write = self.cache_write if self.cache_write is not None else self.input
-        with localcontext() as ctx:
-            ctx.prec = _PRECISION
-            usd = (
-                usage.input_tokens * (self.input or _ZERO)
-                + usage.output_tokens * self.output_token
-                + usage.cache_read_tokens * (read or _ZERO)
-                + usage.cache_write_tokens * (write or _ZERO)
-            )
-        return _micro_ceiling(usd)

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from stargate.config.deployment import Deployment
 from stargate.core import Usage
+from stargate.core.cost import cost_micro
 from stargate.governance.admission import Admitted, Refused, lowered_max_tokens, plan_admission
 from stargate.governance.counters import CounterStore
 from stargate.governance.policy import authorize
@@ -112,7 +113,8 @@ class Gate:
         if usage is None or deployment is None:
             job = self._counters.release(ticket.request_id)
         else:
-            cost = Pricing.of(deployment.info).cost_micro(usage)
+            # The ledger's price (core.cost): counters and ledger agree. Unpriced: no money.
+            cost = cost_micro(usage, deployment.info) or 0
             job = self._counters.settle(ticket.request_id, cost, usage.total_tokens)
         try:
             await asyncio.shield(job)
