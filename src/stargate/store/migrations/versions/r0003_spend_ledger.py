@@ -86,9 +86,14 @@ def upgrade() -> None:
         sa.Column("cost_micro", sa.BigInteger(), nullable=False),
         sa.Column("unpriced_requests", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint(
-            "day", "key_hash", "user_id", "team_id", "model", "provider",
+            "day",
+            "key_hash",
+            "user_id",
+            "team_id",
+            "model",
+            "provider",
             name=op.f("pk_spend_daily"),
-        ),  # fmt: skip
+        ),
     )
     for column in ("key_hash", "user_id", "team_id"):
         op.create_index(op.f(f"ix_spend_daily_{column}_day"), "spend_daily", [column, "day"])
