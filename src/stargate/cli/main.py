@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 from pathlib import Path
@@ -48,6 +47,21 @@ def _load(path: Path | None) -> object:
         raise typer.Exit(2) from err
 
 
+def _configure_logging(config: object) -> None:
+    """JSON (or text) lines on stderr at STARGATE_LOG_LEVEL, scrubbed of the config's secrets."""
+    from stargate.config.loader import GatewayConfig
+    from stargate.settings import Settings
+    from stargate.telemetry.logging import configure_logging, secret_values
+
+    assert isinstance(config, GatewayConfig)
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    configure_logging(settings, secrets=secret_values(config, os.environ))
+
+
 def _run(coro: object) -> None:
     try:
         import uvloop
@@ -72,9 +86,9 @@ def serve(
     from stargate.api.server import serve_gateway
     from stargate.config.loader import GatewayConfig
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     loaded = _load(config)
     assert isinstance(loaded, GatewayConfig)
+    _configure_logging(loaded)
     overrides = {
         k: v
         for k, v in {

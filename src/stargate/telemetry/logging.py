@@ -1,0 +1,202 @@
+"""Structured logs: one JSON object per line (or plain text), and one line per request.
+
+:func:`configure_logging` is called once by ``stargate serve`` with the process
+:class:`~stargate.settings.Settings` (``STARGATE_LOG_FORMAT``, ``STARGATE_LOG_LEVEL``) and the
+secrets the configuration holds; every line is then scrubbed of those values and of anything
+shaped like an API key (``sk-...``) before it is written, whatever logged it.
+
+:class:`AccessLog` writes the per-request line (logger ``stargate.access``): request id, route,
+model, status, latency, tokens, cost, key alias. Never the key, a secret or the prompt.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+import orjson
+
+from stargate.config.gateway import GatewayConfig
+from stargate.core import Usage
+from stargate.settings import Settings
+
+__all__ = [
+    "ACCESS_LOGGER",
+    "AccessLog",
+    "JsonFormatter",
+    "TextFormatter",
+    "configure_logging",
+    "secret_values",
+]
+
+ACCESS_LOGGER = "stargate.access"
+_KEY_SHAPE = re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}")
+_REDACTED = "[REDACTED]"
+_FIELDS = "fields"  # the LogRecord attribute structured fields travel in
+_SECRET_NAME = re.compile(r"secret|token|password|_key$|^key$|api_key", re.IGNORECASE)
+_MIN_SECRET = 8  # shorter values would scrub ordinary words
+
+
+class _Scrubber:
+    __slots__ = ("_secrets",)
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        # Longest first, so a secret that contains another is replaced whole.
+        self._secrets = sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, _REDACTED)
+        if "sk-" in text:
+            text = _KEY_SHAPE.sub(_REDACTED, text)
+        return text
+
+
+class JsonFormatter(logging.Formatter):
+    """``{"time", "level", "logger", "message", ...fields}``; an exception adds ``error`` and
+    ``traceback``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._scrub = _Scrubber(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, _FIELDS, None)
+        if isinstance(fields, dict):
+            line.update(fields)
+        if record.exc_info and record.exc_info[0] is not None:
+            line["error"] = record.exc_info[0].__name__
+            line["traceback"] = self.formatException(record.exc_info)
+        return self._scrub(orjson.dumps(line, default=str).decode())
+
+
+class TextFormatter(logging.Formatter):
+    """``time level logger message key=value ...`` for a terminal."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+        self._scrub = _Scrubber(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        fields = getattr(record, _FIELDS, None)
+        if isinstance(fields, dict):
+            text += "".join(f" {k}={v}" for k, v in fields.items())
+        return self._scrub(text)
+
+
+def configure_logging(
+    settings: Settings, *, secrets: Iterable[str] = (), stream: TextIO | None = None
+) -> logging.Handler:
+    """Send every log record (the root logger, uvicorn's included) to ``stream`` (stderr) in
+    the configured format and level. Replaces the handlers the root logger had; returns the new
+    one."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    secrets = tuple(secrets)
+    handler.setFormatter(
+        JsonFormatter(secrets) if settings.log_format == "json" else TextFormatter(secrets)
+    )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+    return handler
+
+
+class AccessLog:
+    """One line per request at INFO on ``stargate.access`` (nothing is built when INFO is off)."""
+
+    __slots__ = ("_logger",)
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self._logger = logger or logging.getLogger(ACCESS_LOGGER)
+
+    def request(
+        self,
+        *,
+        request_id: str,
+        route: str,
+        model: str,
+        status: int,
+        latency_s: float,
+        usage: Usage | None = None,
+        cost_micro: int | None = None,
+        key_alias: str = "",
+        deployment_id: str = "",
+        stream: bool = False,
+        error_class: str = "",
+        trace_id: str | None = None,
+    ) -> None:
+        logger = self._logger
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        fields: dict[str, Any] = {
+            "request_id": request_id,
+            "route": route,
+            "model": model,
+            "status": status,
+            "latency_ms": round(latency_s * 1000, 1),
+            "stream": stream,
+            "key_alias": key_alias,
+        }
+        if deployment_id:
+            fields["deployment_id"] = deployment_id
+        if usage is not None:
+            fields["input_tokens"] = usage.prompt_tokens
+            fields["output_tokens"] = usage.output_tokens
+        if cost_micro is not None:
+            fields["cost_micro_usd"] = cost_micro
+        if error_class:
+            fields["error"] = error_class
+        if trace_id:
+            fields["trace_id"] = trace_id
+        logger.info("request", extra={_FIELDS: fields})
+
+
+def _url_password(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+def secret_values(config: GatewayConfig, env: Mapping[str, str]) -> tuple[str, ...]:
+    """Every secret a gateway process holds, for :func:`configure_logging` to scrub: the master
+    key, credentials in deployments, database and Redis passwords, and environment variables
+    named like secrets (``*SECRET*``, ``*TOKEN*``, ``*PASSWORD*``, ``*_KEY``)."""
+    found: set[str] = set()
+    if config.master_key:
+        found.add(config.master_key)
+    for deployment in config.deployments:
+        for name, value in deployment.params.items():
+            if isinstance(value, str) and _SECRET_NAME.search(name):
+                found.add(value)
+    for url in (config.database_url, config.redis_url):
+        password = _url_password(url)
+        if password:
+            found.add(password)
+    for name, value in env.items():
+        if _SECRET_NAME.search(name) and not name.endswith("_ID"):
+            found.add(value)
+    return tuple(sorted(v for v in found if len(v) >= _MIN_SECRET))
