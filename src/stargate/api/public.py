@@ -6,6 +6,7 @@ translator: no pydantic, no framework validation on the way through.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncGenerator
@@ -157,7 +158,18 @@ def public_routes(runtime: Runtime) -> list[Route]:
         return _json(body, request_id)
 
     async def metrics(request: Request) -> Response:
-        return Response(runtime.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+        # LiteLLM's require_auth_for_metrics_endpoint: any key the gateway accepts may scrape.
+        if runtime.config.metrics_require_auth:
+            try:
+                await pipeline.authenticate(presented_key(request.headers))
+            except StargateError as err:
+                return render_openai_error(
+                    err, request_id_from(request.headers.get("x-request-id"))
+                )
+        # Off the event loop: a large exposition (or the worker files in multiprocess mode)
+        # takes a while to build.
+        body = await asyncio.to_thread(runtime.metrics.exposition)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return [
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),

@@ -56,6 +56,14 @@ class GatewayConfig:
     budget_timezone: str = DEFAULT_BUDGET_TIMEZONE
     model_aliases: Mapping[str, str] = field(default_factory=_empty)
     hidden_aliases: frozenset[str] = frozenset()
+    # Observability: the implemented LiteLLM callbacks named in ``callbacks``,
+    # ``success_callback`` and ``failure_callback`` (``otel``, ``langfuse``, ``prometheus``);
+    # message content in traces (``turn_off_message_logging``, ``None`` when not written); the
+    # /metrics switches.
+    callbacks: tuple[str, ...] = ()
+    turn_off_message_logging: bool | None = None
+    metrics_require_auth: bool = False
+    metrics_drop_high_cardinality_labels: bool = False
     warnings: tuple[str, ...] = ()
     litellm_settings: Mapping[str, Any] = field(default_factory=_empty, repr=False)
     router_settings: Mapping[str, Any] = field(default_factory=_empty, repr=False)

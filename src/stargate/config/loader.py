@@ -166,9 +166,36 @@ def _load(text: str, source: str, base_dir: Path | None, env: Mapping[str, str])
         budget_timezone=_budget_timezone(general, file.litellm_settings, locator),
         model_aliases=MappingProxyType(aliases),
         hidden_aliases=frozenset(hidden),
+        callbacks=_callbacks(file.litellm_settings, locator, warnings),
+        turn_off_message_logging=file.litellm_settings.turn_off_message_logging,
+        metrics_require_auth=file.litellm_settings.require_auth_for_metrics_endpoint,
+        metrics_drop_high_cardinality_labels=(
+            file.litellm_settings.prometheus_drop_high_cardinality_labels
+        ),
         warnings=tuple(warnings),
         **raw,
     )
+
+
+_CALLBACKS = frozenset({"prometheus", "otel", "opentelemetry", "langfuse", "langfuse_otel"})
+
+
+def _callbacks(settings: LiteLLMSettings, locator: Locator, warnings: list[str]) -> tuple[str, ...]:
+    """The implemented callbacks of ``callbacks``, ``success_callback`` and
+    ``failure_callback`` (lower case, each once); any other name is warned about and ignored."""
+    names: dict[str, None] = {}
+    for key in ("callbacks", "success_callback", "failure_callback"):
+        for index, name in enumerate(getattr(settings, key)):
+            if name.lower() in _CALLBACKS:
+                names[name.lower()] = None
+            else:
+                warnings.append(
+                    locator.warning(
+                        ("litellm_settings", key, index),
+                        f"LiteLLM callback {name!r} not implemented by Stargate; ignored",
+                    )
+                )
+    return tuple(names)
 
 
 def _aliases(

@@ -127,6 +127,13 @@ class LiteLLMSettings(_Section):
 
     drop_params: bool = False
     timezone: NonEmpty | None = None
+    # Observability (docs/observability.md): callback names, message content in traces, /metrics.
+    callbacks: list[NonEmpty] = Field(default_factory=list)
+    success_callback: list[NonEmpty] = Field(default_factory=list)
+    failure_callback: list[NonEmpty] = Field(default_factory=list)
+    turn_off_message_logging: bool | None = None
+    require_auth_for_metrics_endpoint: bool = False
+    prometheus_drop_high_cardinality_labels: bool = False
 
 
 class AliasTarget(_Section):

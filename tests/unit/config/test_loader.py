@@ -117,8 +117,8 @@ def test_a_full_litellm_config_loads_and_names_every_ignored_setting(tmp_path: P
     assert config.drop_params is True
     assert config.budget_timezone == "Europe/Berlin"  # litellm_settings.timezone
     ignored = {w.split(": ")[1] for w in config.warnings}
+    assert config.callbacks == ("prometheus", "otel")
     assert ignored == {
-        "litellm_settings.callbacks",
         "litellm_settings.request_timeout",
         "litellm_settings.cache",
         "litellm_settings.cache_params",
@@ -427,3 +427,24 @@ def test_empty_sections_are_allowed(tmp_path: Path) -> None:
 def test_check_config_accepts_what_load_config_accepts(tmp_path: Path) -> None:
     path = write(tmp_path, SEED_CONFIG)
     assert check_config(path, NO_ENV) == load_config(path, NO_ENV)
+
+
+def test_observability_settings_load_and_unknown_callbacks_are_warned(tmp_path: Path) -> None:
+    config = load_text(
+        tmp_path,
+        "litellm_settings:\n"
+        "  callbacks: [prometheus, OTEL]\n"
+        "  success_callback: [langfuse, datadog]\n"
+        "  failure_callback: [langfuse]\n"
+        "  turn_off_message_logging: false\n"
+        "  require_auth_for_metrics_endpoint: true\n"
+        "  prometheus_drop_high_cardinality_labels: true\n",
+    )
+    assert config.callbacks == ("prometheus", "otel", "langfuse")
+    assert config.turn_off_message_logging is False
+    assert config.metrics_require_auth is True
+    assert config.metrics_drop_high_cardinality_labels is True
+    (warning,) = config.warnings
+    assert "litellm_settings.success_callback[1]: LiteLLM callback 'datadog' not implemented" in (
+        warning
+    )
