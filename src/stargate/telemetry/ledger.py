@@ -228,7 +228,8 @@ class LedgerWriter:
                 async with asyncio.timeout(wait):
                     batch.append(await self._queue.get())
             except TimeoutError:
-                pass
+                if not batch:
+                    break  # idle: let the loop run its housekeeping (retention)
             await self._sync_journal()
         await self._sync_journal(force=bool(batch))
         return batch

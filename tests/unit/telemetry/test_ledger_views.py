@@ -1,0 +1,31 @@
+"""What API callers see of a request's cost: seed 004's gateway_metadata and the cost
+headers; an unknown cost stays unknown."""
+
+from __future__ import annotations
+
+from stargate.telemetry.ledger_views import cost_headers, gateway_metadata, usd
+
+
+def test_gateway_metadata_has_the_seed_shape() -> None:
+    assert gateway_metadata(
+        team_id="demo-team", latency_ms=892, cost_micro=59, provider="bedrock"
+    ) == {"team_id": "demo-team", "latency_ms": 892, "cost_usd": 0.000059,
+          "provider": "aws-bedrock"}  # fmt: skip
+
+
+def test_an_unknown_cost_is_null_not_zero() -> None:
+    shown = gateway_metadata(team_id=None, latency_ms=5, cost_micro=None, provider=None)
+    assert shown["cost_usd"] is None
+    assert shown["provider"] is None
+    assert usd(0) == 0.0
+    assert usd(None) is None
+
+
+def test_cost_headers_are_exact() -> None:
+    assert cost_headers(59) == {
+        "x-litellm-response-cost": "0.000059",
+        "x-stargate-cost-micro": "59",
+    }
+    assert cost_headers(12_500_000)["x-litellm-response-cost"] == "12.5"
+    assert cost_headers(0)["x-litellm-response-cost"] == "0"
+    assert cost_headers(None) == {"x-stargate-cost-micro": "unknown"}
