@@ -256,6 +256,11 @@ class Metrics:
         self.admissions = self._counter(
             "stargate_admission_decisions", "Admission decisions, by outcome", ("outcome",)
         )
+        self.callback_failures = self._counter(
+            "litellm_callback_logging_failures_metric",
+            "Trace batches a destination (otlp, langfuse) failed to take",
+            ("callback_name",),
+        )
         self.redis_latency = self._histogram(
             "stargate_redis_latency_seconds",
             "Redis round trips in seconds, by operation",
@@ -441,6 +446,10 @@ class Metrics:
         """One admission decision: ``admitted``, ``lowered`` (max_tokens cut to fit),
         ``budget_exceeded``, ``rate_limited``, ``denied``, or ``error``."""
         self.admissions.labels(outcome).inc()
+
+    def observe_callback_failure(self, callback_name: str) -> None:
+        """A trace export that failed (``Tracer.open(..., on_export_failure=...)``)."""
+        self.callback_failures.labels(callback_name).inc()
 
     def observe_redis(self, operation: str, seconds: float) -> None:
         self.redis_latency.labels(operation).observe(seconds)

@@ -235,6 +235,7 @@ def test_deployment_state_cooldowns_and_internals() -> None:
     metrics.observe_admission("budget_exceeded")
     metrics.observe_admission("admitted")
     metrics.observe_redis("admit", 0.002)
+    metrics.observe_callback_failure("langfuse")
     s = parse_samples(metrics.exposition())
     assert value(s, "litellm_deployment_state", model_id="sonnet-use1") == 1
     assert value(s, "litellm_deployment_cooled_down_total", exception_status="429") == 1
@@ -242,6 +243,7 @@ def test_deployment_state_cooldowns_and_internals() -> None:
     assert value(s, "stargate_journal_bytes") == 4096
     assert value(s, "stargate_admission_decisions_total", outcome="admitted") == 2
     assert value(s, "stargate_redis_latency_seconds_count", operation="admit") == 1
+    assert value(s, "litellm_callback_logging_failures_metric_total", callback_name="langfuse") == 1
 
 
 def test_dropping_high_cardinality_labels_removes_them_everywhere() -> None:
