@@ -33,7 +33,7 @@ __all__ = [
     "spend_between",
 ]
 
-GROUPABLE = frozenset({"day", "key_hash", "user_id", "team_id", "model", "provider"})
+GROUPABLE = frozenset({"day", "key_hash", "key_id", "user_id", "team_id", "model", "provider"})
 _SUMS = (
     "requests",
     "failed_requests",
@@ -55,15 +55,16 @@ class SpendFilter:
     user_id: str | None = None
     team_id: str | None = None
     model: str | None = None
+    key_id: str | None = None
 
     @classmethod
     def of_scope(cls, scope: str) -> SpendFilter:
-        """A governance scope (``key:<hash>``, ``user:<id>``, ``team:<id>``,
+        """A governance scope (``key:<key_id>``, ``user:<id>``, ``team:<id>``,
         ``member:<team>:<user>``) → the requests it covers."""
         kind, _, rest = scope.partition(":")
         match kind:
             case "key" if rest:
-                return cls(key_hash=rest)
+                return cls(key_id=rest)
             case "user" if rest:
                 return cls(user_id=rest)
             case "team" if rest:
@@ -129,6 +130,7 @@ def _log_conditions(
     conditions: list[ColumnElement[bool]] = []
     for column, value in (
         (spend_logs.c.key_hash, which.key_hash),
+        (spend_logs.c.key_id, which.key_id),
         (spend_logs.c.user_id, which.user_id),
         (spend_logs.c.team_id, which.team_id),
         (spend_logs.c.requested_model, which.model),
@@ -192,6 +194,7 @@ def _rollup_query(
     query = select(*groups, *sums, func.max(spend_daily.c.key_alias).label("key_alias"))
     for column, value in (
         (spend_daily.c.key_hash, which.key_hash),
+        (spend_daily.c.key_id, which.key_id),
         (spend_daily.c.user_id, which.user_id),
         (spend_daily.c.team_id, which.team_id),
         (spend_daily.c.model, which.model),

@@ -35,10 +35,12 @@ class SpendRow:
     """One request in the ledger. Times are timezone-aware; money is integer micro-USD;
     ``cost_micro=None`` means the cost is unknown (an unpriced model), never zero.
 
-    ``model`` is the model id sent upstream (``us.anthropic...``), ``requested_model`` the name
-    the client asked for; ``route`` is the API route called (``/v1/chat/completions``,
-    ``/v1/messages``), which names the dialect. ``prompt`` and ``response`` are dropped by the
-    writer unless ``general_settings.store_prompts_in_spend_logs`` is on.
+    ``key_id`` is the key's stable id (its budget scope ``key:<key_id>``; unchanged when the
+    key is regenerated, unlike ``key_hash``). ``model`` is the model id sent upstream
+    (``us.anthropic...``), ``requested_model`` the name the client asked for; ``route`` is the
+    API route called (``/v1/chat/completions``, ``/v1/messages``), which names the dialect.
+    ``prompt`` and ``response`` are dropped by the writer unless
+    ``general_settings.store_prompts_in_spend_logs`` is on.
     """
 
     request_id: str
@@ -47,6 +49,7 @@ class SpendRow:
     requested_model: str
     status: SpendStatus = "success"
     key_hash: str | None = None
+    key_id: str | None = None
     key_alias: str | None = None
     user_id: str | None = None
     team_id: str | None = None

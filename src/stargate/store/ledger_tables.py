@@ -34,6 +34,7 @@ spend_logs = Table(
     Column("started_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime, nullable=False),
     Column("key_hash", String(64), nullable=True),
+    Column("key_id", String(64), nullable=True),  # the key's stable id (kept on regenerate)
     Column("key_alias", String(255), nullable=True),
     Column("user_id", String(255), nullable=True),
     Column("team_id", String(255), nullable=True),
@@ -64,19 +65,21 @@ spend_logs = Table(
     Column("response", Text, nullable=True),
     Index(None, "started_at", "request_id"),
     Index(None, "key_hash", "started_at"),
+    Index(None, "key_id", "started_at"),
     Index(None, "user_id", "started_at"),
     Index(None, "team_id", "started_at"),
     Index(None, "requested_model", "started_at"),
 )
 
 # The columns a daily rollup is unique on, besides its day.
-ROLLUP_DIMENSIONS = ("key_hash", "user_id", "team_id", "model", "provider")
+ROLLUP_DIMENSIONS = ("key_hash", "key_id", "user_id", "team_id", "model", "provider")
 
 spend_daily = Table(
     "spend_daily",
     metadata,
     Column("day", Date, nullable=False),  # UTC date of the requests' start
     Column("key_hash", String(64), nullable=False),
+    Column("key_id", String(64), nullable=False),  # a key's hash changes on regenerate; not this
     Column("user_id", String(255), nullable=False),
     Column("team_id", String(255), nullable=False),
     Column("model", String(255), nullable=False),  # the model name clients asked for
@@ -92,6 +95,7 @@ spend_daily = Table(
     Column("unpriced_requests", BigInteger, nullable=False),  # rows whose cost is unknown
     PrimaryKeyConstraint("day", *ROLLUP_DIMENSIONS),
     Index(None, "key_hash", "day"),
+    Index(None, "key_id", "day"),
     Index(None, "user_id", "day"),
     Index(None, "team_id", "day"),
 )

@@ -36,7 +36,7 @@ _COUNTS = (
     "cost_micro",
     "unpriced_requests",
 )
-RollupKey = tuple[date, str, str, str, str, str]
+RollupKey = tuple[date, str, str, str, str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +78,7 @@ def _rollup_key(row: SpendRow) -> RollupKey:
     return (
         row.day,
         row.key_hash or "",
+        row.key_id or "",
         row.user_id or "",
         row.team_id or "",
         row.requested_model,

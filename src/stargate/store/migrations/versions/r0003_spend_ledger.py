@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("started_at", _TIME, nullable=False),
         sa.Column("ended_at", _TIME, nullable=False),
         sa.Column("key_hash", sa.String(64), nullable=True),
+        sa.Column("key_id", sa.String(64), nullable=True),
         sa.Column("key_alias", sa.String(255), nullable=True),
         sa.Column("user_id", sa.String(255), nullable=True),
         sa.Column("team_id", sa.String(255), nullable=True),
@@ -63,6 +64,7 @@ def upgrade() -> None:
     for columns in (
         ["started_at", "request_id"],
         ["key_hash", "started_at"],
+        ["key_id", "started_at"],
         ["user_id", "started_at"],
         ["team_id", "started_at"],
         ["requested_model", "started_at"],
@@ -72,6 +74,7 @@ def upgrade() -> None:
         "spend_daily",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("key_hash", sa.String(64), nullable=False),
+        sa.Column("key_id", sa.String(64), nullable=False),
         sa.Column("user_id", sa.String(255), nullable=False),
         sa.Column("team_id", sa.String(255), nullable=False),
         sa.Column("model", sa.String(255), nullable=False),
@@ -88,6 +91,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "day",
             "key_hash",
+            "key_id",
             "user_id",
             "team_id",
             "model",
@@ -95,17 +99,18 @@ def upgrade() -> None:
             name=op.f("pk_spend_daily"),
         ),
     )
-    for column in ("key_hash", "user_id", "team_id"):
+    for column in ("key_hash", "key_id", "user_id", "team_id"):
         op.create_index(op.f(f"ix_spend_daily_{column}_day"), "spend_daily", [column, "day"])
 
 
 def downgrade() -> None:
-    for column in ("key_hash", "user_id", "team_id"):
+    for column in ("key_hash", "key_id", "user_id", "team_id"):
         op.drop_index(op.f(f"ix_spend_daily_{column}_day"), table_name="spend_daily")
     op.drop_table("spend_daily")
     for columns in (
         ["started_at", "request_id"],
         ["key_hash", "started_at"],
+        ["key_id", "started_at"],
         ["user_id", "started_at"],
         ["team_id", "started_at"],
         ["requested_model", "started_at"],
