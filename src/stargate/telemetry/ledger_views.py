@@ -67,16 +67,18 @@ async def usage_for_key(
     days: int,
     today: date,
     *,
+    key_id: str | None = None,
     team_id: str | None = None,
     team_name: str | None = None,
 ) -> dict[str, Any]:
     """``GET /v1/usage?days=N`` for the calling key, in seed 004's shape: the period from
     ``today - days`` to ``today`` (UTC days, both included), a summary and the requests per
-    model, from the daily rollups."""
+    model, from the daily rollups. With ``key_id`` the key's requests under earlier secrets
+    (before a ``/key/regenerate``) count too."""
     if not 1 <= days <= MAX_USAGE_DAYS:
         raise InvalidRequest(f"days must be between 1 and {MAX_USAGE_DAYS}", param="days")
     start = today - timedelta(days=days)
-    which = SpendFilter(key_hash=key_hash)
+    which = SpendFilter(key_id=key_id) if key_id else SpendFilter(key_hash=key_hash)
     by_model = await rollup_totals(
         database, which, first_day=start, last_day=today, group_by=("model",)
     )
