@@ -37,6 +37,7 @@ from stargate.providers.base import (
     TokenCount,
     TokenCounter,
 )
+from stargate.telemetry.ledger_views import cost_headers
 from stargate.translate.anthropic_request import parse_messages_request
 from stargate.translate.anthropic_response import render_message
 from stargate.translate.anthropic_stream import MessagesStreamRenderer, render_native_event
@@ -90,7 +91,12 @@ def anthropic_routes(runtime: Runtime) -> list[Route]:
 
     async def messages(request: Request) -> Response | EventStreamResponse:
         request_id = request_id_from(request.headers.get("x-request-id"))
-        ctx = RequestContext(request_id, route="/v1/messages", started=time.perf_counter())
+        ctx = RequestContext(
+            request_id,
+            route="/v1/messages",
+            started=time.perf_counter(),
+            traceparent=request.headers.get("traceparent"),
+        )
         headers = {"x-request-id": request_id, "request-id": request_id}
         try:
             principal = await pipeline.authenticate(presented_key(request.headers))
@@ -136,15 +142,18 @@ def anthropic_routes(runtime: Runtime) -> list[Route]:
 
             result = await pipeline.call(model, principal, ctx, attempt, lambda r: r.usage, spend)
             result.body["model"] = model
+            headers.update(ctx.response_headers)
+            headers.update(cost_headers(ctx.cost_micro))
             return Response(orjson.dumps(result.body), media_type="application/json",
-                            headers={**headers, **ctx.response_headers})  # fmt: skip
+                            headers=headers)  # fmt: skip
         except StargateError as err:
             return render_anthropic_error(err, request_id)
 
     async def count_tokens(request: Request) -> Response:
         request_id = request_id_from(request.headers.get("x-request-id"))
         ctx = RequestContext(request_id, route="/v1/messages/count_tokens",
-                             started=time.perf_counter())  # fmt: skip
+                             started=time.perf_counter(),
+                             traceparent=request.headers.get("traceparent"))  # fmt: skip
         try:
             principal = await pipeline.authenticate(presented_key(request.headers))
             body = _envelope(await read_json(request), count=True)

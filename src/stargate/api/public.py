@@ -34,6 +34,7 @@ from stargate.errors import (
 )
 from stargate.pipeline import RequestContext
 from stargate.telemetry import CONTENT_TYPE_LATEST
+from stargate.telemetry.ledger_views import cost_headers
 from stargate.translate.openai_request import parse_chat_request, stream_include_usage
 from stargate.translate.openai_response import render_chat_response
 from stargate.translate.openai_stream import ChatStreamRenderer
@@ -93,7 +94,12 @@ def public_routes(runtime: Runtime) -> list[Route]:
 
     async def chat_completions(request: Request) -> Response | EventStreamResponse:
         request_id = request_id_from(request.headers.get("x-request-id"))
-        ctx = RequestContext(request_id, route=request.url.path, started=time.perf_counter())
+        ctx = RequestContext(
+            request_id,
+            route=request.url.path,
+            started=time.perf_counter(),
+            traceparent=request.headers.get("traceparent"),
+        )
         try:
             principal = await pipeline.authenticate(presented_key(request.headers))
             body = await read_json(request)
@@ -119,6 +125,7 @@ def public_routes(runtime: Runtime) -> list[Route]:
             )
             response = _json(rendered, request_id)
             response.headers.update(ctx.response_headers)
+            response.headers.update(cost_headers(ctx.cost_micro))
             return response
         except StargateError as err:
             return render_openai_error(err, request_id)

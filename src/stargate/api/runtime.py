@@ -14,6 +14,7 @@ from stargate.config.loader import GatewayConfig
 from stargate.governance.counters import CounterStore
 from stargate.governance.windows import utc_now
 from stargate.pipeline import Gate, Pipeline, PrincipalDirectory
+from stargate.pipeline.records import Recorder
 from stargate.providers.registry import ProviderSet
 from stargate.routing import Router
 from stargate.store.counters_memory import MemoryCounters
@@ -22,6 +23,9 @@ from stargate.store.database import Database, open_database
 from stargate.store.migrate import upgrade
 from stargate.store.models import ModelRepository
 from stargate.telemetry import Metrics
+from stargate.telemetry.multiprocess import multiprocess_dir
+from stargate.telemetry.tracing import Tracer
+from stargate.telemetry.tracing_config import tracing_settings
 
 __all__ = ["Runtime"]
 
@@ -35,6 +39,7 @@ class Runtime:
     providers: ProviderSet
     database: Database
     metrics: Metrics
+    tracer: Tracer
     pipeline: Pipeline
     counters: CounterStore
     principals: PrincipalDirectory
@@ -63,7 +68,19 @@ class Runtime:
             aliases=config.model_aliases,
             hidden_aliases=config.hidden_aliases,
         )
-        metrics = Metrics()
+        metrics = Metrics(
+            drop_high_cardinality_labels=config.metrics_drop_high_cardinality_labels,
+            multiprocess_dir=multiprocess_dir(os.environ),
+        )
+        tracer = Tracer.open(
+            tracing_settings(
+                callbacks=config.callbacks,
+                turn_off_message_logging=config.turn_off_message_logging,
+                env=os.environ,
+            ),
+            on_export_failure=metrics.observe_callback_failure,
+        )
+        recorder = Recorder(metrics, tracer)
         counters: CounterStore
         if config.redis_url:
             counters = RedisCounters(config.redis_url, failure_policy=config.redis_failure_policy)
@@ -81,12 +98,14 @@ class Runtime:
         pipeline = Pipeline(
             router=router,
             providers=providers,
-            metrics=metrics,
+            recorder=recorder,
             master_key=config.master_key,
             keys=principals,
             gate=gate,
         )
-        runtime = cls(config, router, providers, database, metrics, pipeline, counters, principals)
+        runtime = cls(
+            config, router, providers, database, metrics, tracer, pipeline, counters, principals
+        )
         runtime.deployments = config.deployments
         await runtime.reload_models()
         runtime.tasks.append(asyncio.create_task(principals.watch(), name="principal-cache"))
@@ -146,4 +165,6 @@ class Runtime:
             await self.providers.aclose()
         with contextlib.suppress(Exception):
             await self.counters.aclose()
+        await asyncio.to_thread(self.tracer.shutdown)
+        self.metrics.close()
         await self.database.aclose()

@@ -40,6 +40,7 @@ def _uvicorn_config(app: object, host: str, port: int) -> uvicorn.Config:
         loop="none",
         timeout_graceful_shutdown=30,
         server_header=False,
+        log_config=None,  # uvicorn's own lines go through our (JSON) logging
     )
 
 

@@ -13,7 +13,6 @@ core or travels natively (Anthropic Messages to Claude on Bedrock).
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -33,9 +32,9 @@ from stargate.errors import AuthenticationFailed, StargateError
 from stargate.governance.keys import hash_key, keys_match
 from stargate.pipeline.gate import Gate, Ticket
 from stargate.pipeline.principals import Principal
+from stargate.pipeline.records import Recorder, RequestRecord
 from stargate.providers.base import CallContext, Provider
 from stargate.routing import Router
-from stargate.telemetry import Metrics, RequestLabels
 from stargate.translate.anthropic_tokens import estimate_request_tokens
 
 __all__ = [
@@ -84,6 +83,10 @@ class RequestContext:
     # Set by admission: a lowered max_tokens the attempt must apply, and headers for the caller.
     granted_max_tokens: int | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
+    traceparent: str | None = None  # the caller's W3C trace context, if it sent one
+    # Set once a (non-streamed) call succeeded: what it cost and which deployment served it.
+    cost_micro: int | None = None
+    served_by: Deployment | None = None
 
 
 @dataclass(slots=True)
@@ -125,19 +128,17 @@ class Pipeline:
         *,
         router: Router,
         providers: ProviderLookup,
-        metrics: Metrics,
+        recorder: Recorder,
         master_key: str | None,
         keys: KeyLookup | None = None,
         gate: Gate | None = None,
-        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._router = router
         self._providers = providers
-        self._metrics = metrics
+        self._recorder = recorder
         self._master_hash = hash_key(master_key) if master_key else None
         self._keys = keys
         self._gate = gate
-        self._clock = clock
 
     def reroute(self, router: Router, providers: ProviderLookup) -> None:
         """Serve a new set of deployments (models added or removed at runtime)."""
@@ -190,6 +191,15 @@ class Pipeline:
         if ticket is not None and self._gate is not None:
             await self._gate.settle(ticket, usage, deployment)
 
+    def _begin(self, model: str, principal: Principal, ctx: RequestContext, *, stream: bool,
+               spend: Spend | None) -> RequestRecord:  # fmt: skip
+        return self._recorder.begin(
+            request_id=ctx.request_id, route=ctx.route, model=model, principal=principal,
+            started=ctx.started, stream=stream,
+            max_tokens=spend.max_tokens if spend is not None else None,
+            traceparent=ctx.traceparent,
+        )  # fmt: skip
+
     async def call(
         self,
         model: str,
@@ -201,6 +211,7 @@ class Pipeline:
     ) -> T:
         """Admit, then run ``attempt`` against the model's deployments in fallback order, then
         settle. ``spend`` is ``None`` for calls that cost nothing (token counting)."""
+        record = self._begin(model, principal, ctx, stream=False, spend=spend)
         deployment: Deployment | None = None
         ticket: Ticket | None = None
         usage: Usage | None = None
@@ -209,19 +220,22 @@ class Pipeline:
             ticket = await self._admit(model, principal, ctx, deployments, spend)
             call = CallContext(request_id=ctx.request_id)
             for number, deployment in enumerate(deployments, start=1):
-                upstream_started = self._clock()
+                record.attempt(deployment)
                 try:
                     result = await attempt(deployment, self._providers.get(deployment.id), call)
                 except StargateError as err:
-                    if err.retryable and number < len(deployments):
+                    retry = err.retryable and number < len(deployments)
+                    record.attempt_failed(deployment, err, retry=retry)
+                    if retry:
                         continue
                     raise
                 usage = usage_of(result)
-                self._succeeded(model, principal, ctx, deployment, usage, upstream_started)
+                record.succeeded(deployment, usage)
+                ctx.cost_micro, ctx.served_by = record.cost_micro, deployment
                 return result
             raise AssertionError("a model group always has a deployment")  # pragma: no cover
-        except Exception as err:
-            self._failed(model, principal, ctx, deployment, err)
+        except BaseException as err:
+            record.failed(deployment, err)
             raise
         finally:
             await self._settle(ticket, usage, deployment)
@@ -239,6 +253,7 @@ class Pipeline:
         before anything was produced is still an ordinary HTTP error (and may fall back to the
         next deployment). Returns an iterator over all items, the first included; closing it
         (or its end) settles."""
+        record = self._begin(model, principal, ctx, stream=True, spend=spend)
         deployment: Deployment | None = None
         ticket: Ticket | None = None
         try:
@@ -248,24 +263,25 @@ class Pipeline:
                 meter.prompt_estimate = spend.prompt_tokens
             call = CallContext(request_id=ctx.request_id)
             for number, deployment in enumerate(deployments, start=1):
-                upstream_started = self._clock()
+                record.attempt(deployment)
                 items = opener(deployment, self._providers.get(deployment.id), call)
                 try:
                     first = await anext(items)
                 except StargateError as err:
                     await items.aclose()
-                    if err.retryable and number < len(deployments):
+                    retry = err.retryable and number < len(deployments)
+                    record.attempt_failed(deployment, err, retry=retry)
+                    if retry:
                         continue
                     raise
                 except BaseException:
                     await items.aclose()
                     raise
-                return self._relay(first, items, model, principal, ctx, deployment, meter,
-                                   upstream_started, ticket)  # fmt: skip
+                record.first_item()
+                return self._relay(first, items, deployment, meter, ticket, record)
             raise AssertionError("a model group always has a deployment")  # pragma: no cover
         except BaseException as err:
-            if isinstance(err, Exception):
-                self._failed(model, principal, ctx, deployment, err)
+            record.failed(deployment, err)
             await self._settle(ticket, None, deployment)
             raise
 
@@ -273,25 +289,22 @@ class Pipeline:
         self,
         first: X,
         items: AsyncGenerator[X, None],
-        model: str,
-        principal: Principal,
-        ctx: RequestContext,
         deployment: Deployment,
         meter: UsageMeter,
-        upstream_started: float,
         ticket: Ticket | None,
+        record: RequestRecord,
     ) -> AsyncGenerator[X, None]:
         try:
             yield first
             async for item in items:
                 yield item
-        except Exception as err:
-            self._failed(model, principal, ctx, deployment, err)
+        except BaseException as err:
+            record.failed(deployment, err, usage=meter.settled_usage())
             raise
         finally:
             await items.aclose()
             await self._settle(ticket, meter.settled_usage(), deployment)
-        self._succeeded(model, principal, ctx, deployment, meter.usage, upstream_started)
+        record.succeeded(deployment, meter.settled_usage())
 
     # --- the canonical core, for dialects translated to it ----------------------------------
 
@@ -331,44 +344,6 @@ class Pipeline:
         ctx.end_user = request.user
         spend = _spend(request, ctx)
         return await self.open_stream(request.model, principal, ctx, opener, meter, spend)
-
-    # --- records ----------------------------------------------------------------------------
-
-    def _labels(self, model: str, principal: Principal, ctx: RequestContext,
-                deployment: Deployment | None) -> RequestLabels:  # fmt: skip
-        return RequestLabels(
-            requested_model=model,
-            model=deployment.model if deployment else "",
-            model_id=deployment.id if deployment else "",
-            hashed_api_key=principal.key_hash,
-            api_key_alias=principal.key_alias,
-            # Per-end-user labels are off: callers choose the value (Claude Code sends a JSON
-            # blob per session), so it would explode the series count.
-            end_user="",
-            route=ctx.route,
-            api_provider=deployment.provider if deployment else "",
-        )
-
-    def _succeeded(self, model: str, principal: Principal, ctx: RequestContext,
-                   deployment: Deployment, usage: Usage | None,
-                   upstream_started: float) -> None:  # fmt: skip
-        now = self._clock()
-        self._metrics.record_success(
-            self._labels(model, principal, ctx, deployment),
-            input_tokens=usage.prompt_tokens if usage else 0,
-            output_tokens=usage.output_tokens if usage else 0,
-            total_seconds=now - ctx.started,
-            upstream_seconds=now - upstream_started,
-        )
-
-    def _failed(self, model: str, principal: Principal, ctx: RequestContext,
-                deployment: Deployment | None, err: Exception) -> None:  # fmt: skip
-        status = err.status if isinstance(err, StargateError) else 500
-        self._metrics.record_failure(
-            self._labels(model, principal, ctx, deployment),
-            status=status,
-            exception_class=type(err).__name__,
-        )
 
 
 def _spend(request: ChatRequest, ctx: RequestContext) -> Spend:

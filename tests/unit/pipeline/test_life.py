@@ -25,6 +25,7 @@ from stargate.errors import (
     UpstreamThrottled,
 )
 from stargate.pipeline import Pipeline, Principal, RequestContext
+from stargate.pipeline.records import Recorder
 from stargate.providers.base import CallContext, Provider
 from stargate.routing import Router
 from stargate.telemetry import Metrics
@@ -79,7 +80,7 @@ def make(*fakes: FakeProvider) -> Pipeline:
     return Pipeline(
         router=Router(deps),
         providers=Providers({f.name: f for f in fakes}),
-        metrics=Metrics(),
+        recorder=Recorder(Metrics()),
         master_key=MASTER,
     )
 
@@ -149,6 +150,6 @@ async def test_metrics_count_success_and_failure() -> None:
     pipeline = make(FakeProvider("a", UpstreamAccessDenied("no")))
     with pytest.raises(UpstreamAccessDenied):
         await pipeline.complete(request(), Principal("master", "h", "master"), ctx())
-    text = pipeline._metrics.exposition().decode()
+    text = pipeline._recorder.metrics.exposition().decode()
     assert 'exception_class="UpstreamAccessDenied"' in text
     assert 'status_code="403"' in text

@@ -1,0 +1,216 @@
+"""What one request leaves behind: metrics, a trace, an access-log line and (with the ledger) a
+spend row. The request life calls a :class:`RequestRecord` at each step; this module decides
+what each sink gets, so the life itself stays a list of steps."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from stargate.config.deployment import Deployment
+from stargate.core import Usage
+from stargate.core.cost import cost_micro
+from stargate.errors import StargateError
+from stargate.pipeline.principals import Principal
+from stargate.telemetry import Metrics, RequestLabels
+from stargate.telemetry.logging import AccessLog
+from stargate.telemetry.tracing import AttemptTrace, RequestTrace, Tracer
+
+__all__ = ["Outcome", "Recorder", "RequestRecord"]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How a request ended, for the sinks that keep it (the ledger)."""
+
+    request_id: str
+    route: str
+    requested_model: str
+    principal: Principal
+    deployment: Deployment | None
+    usage: Usage | None
+    cost_micro: int | None
+    status: int
+    error_class: str
+    stream: bool
+    latency_s: float
+    ttft_s: float | None
+    started_at: float  # time.time()
+
+
+class Recorder:
+    """The sinks, shared by every request."""
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        tracer: Tracer | None = None,
+        access_log: AccessLog | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.metrics = metrics
+        self.tracer = tracer or Tracer.disabled()
+        self.access_log = access_log or AccessLog()
+        self.on_outcome = on_outcome
+        self.clock = clock
+
+    def begin(
+        self,
+        *,
+        request_id: str,
+        route: str,
+        model: str,
+        principal: Principal,
+        started: float,
+        stream: bool,
+        max_tokens: int | None,
+        traceparent: str | None = None,
+    ) -> RequestRecord:
+        self.metrics.request_started()
+        trace = self.tracer.start_request(
+            request_id=request_id,
+            route=route,
+            requested_model=model,
+            stream=stream,
+            max_tokens=max_tokens,
+            key_alias=principal.key_alias,
+            user=principal.user_id or "",
+            team=principal.team_id or "",
+            team_alias=principal.team_alias or "",
+            traceparent=traceparent,
+        )
+        return RequestRecord(self, request_id, route, model, principal, started, stream, trace)
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    recorder: Recorder
+    request_id: str
+    route: str
+    model: str
+    principal: Principal
+    started: float
+    stream: bool
+    trace: RequestTrace
+    wall_started: float = field(default_factory=time.time)
+    attempt_trace: AttemptTrace | None = None
+    upstream_started: float = 0.0
+    first_item_at: float | None = None
+    finished: bool = False
+    cost_micro: int | None = None  # what the request cost, once it ended
+    served_by: Deployment | None = None
+
+    def labels(self, deployment: Deployment | None) -> RequestLabels:
+        p = self.principal
+        return RequestLabels(
+            requested_model=self.model,
+            model=deployment.model if deployment else "",
+            model_id=deployment.id if deployment else "",
+            hashed_api_key=p.key_hash,
+            api_key_alias=p.key_alias,
+            team=p.team_id or "",
+            team_alias=p.team_alias or "",
+            user=p.user_id or "",
+            user_email=p.user_email or "",
+            route=self.route,
+            api_provider=deployment.provider if deployment else "",
+        )
+
+    def attempt(self, deployment: Deployment) -> None:
+        self.upstream_started = self.recorder.clock()
+        self.attempt_trace = self.trace.start_attempt(
+            provider=deployment.provider, model=deployment.model, deployment_id=deployment.id
+        )
+
+    def attempt_failed(self, deployment: Deployment, err: StargateError, *, retry: bool) -> None:
+        self.recorder.metrics.observe_attempt(
+            self.labels(deployment), status=err.status, exception_class=type(err).__name__
+        )
+        if self.attempt_trace is not None:
+            self.attempt_trace.fail(
+                status=err.status, error_class=type(err).__name__, will_retry=retry
+            )
+            self.attempt_trace = None
+
+    def first_item(self) -> None:
+        if self.first_item_at is None:
+            self.first_item_at = self.recorder.clock()
+
+    def succeeded(self, deployment: Deployment, usage: Usage | None) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        now = self.recorder.clock()
+        cost = cost_micro(usage, deployment.info) if usage is not None else None
+        self.cost_micro, self.served_by = cost, deployment
+        ttft = self.first_item_at - self.upstream_started if self.first_item_at else None
+        labels = self.labels(deployment)
+        metrics = self.recorder.metrics
+        metrics.observe_attempt(labels, status=200, exception_class="")
+        metrics.observe_success(
+            labels, usage=usage, cost_micro=cost, upstream_s=now - self.upstream_started,
+            total_s=now - self.started, ttft_s=ttft,
+        )  # fmt: skip
+        if self.attempt_trace is not None:
+            self.attempt_trace.succeed(usage=usage, response_model=deployment.model)
+            self.attempt_trace = None
+        self.trace.succeed(usage=usage, cost_micro=cost, response_model=deployment.model,
+                           ttft_s=ttft)  # fmt: skip
+        self._end(deployment, usage, cost, 200, "", now, ttft)
+
+    def failed(
+        self, deployment: Deployment | None, err: BaseException, usage: Usage | None = None
+    ) -> None:
+        """The request failed, or (not an ``Exception``: cancelled, closed) the caller left; a
+        stream cut short passes the ``usage`` it is settled at, so its cost is kept."""
+        if self.finished:
+            return
+        self.finished = True
+        now = self.recorder.clock()
+        if isinstance(err, StargateError):
+            status, error_class = err.status, type(err).__name__
+        elif isinstance(err, Exception):
+            status, error_class = 500, type(err).__name__
+        else:
+            status, error_class = 499, "ClientDisconnected"
+        cost = cost_micro(usage, deployment.info) if usage and deployment else None
+        self.recorder.metrics.record_failure(
+            self.labels(deployment), status=status, exception_class=error_class
+        )
+        if self.attempt_trace is not None:
+            self.attempt_trace.fail(status=status, error_class=error_class)
+            self.attempt_trace = None
+        self.trace.fail(status=status, error_class=error_class)
+        self._end(deployment, usage, cost, status, error_class, now, None)
+
+    def _end(self, deployment: Deployment | None, usage: Usage | None, cost: int | None,
+             status: int, error_class: str, now: float, ttft: float | None) -> None:  # fmt: skip
+        recorder = self.recorder
+        recorder.metrics.request_finished()
+        recorder.access_log.request(
+            request_id=self.request_id, route=self.route, model=self.model, status=status,
+            latency_s=now - self.started, usage=usage, cost_micro=cost,
+            key_alias=self.principal.key_alias,
+            deployment_id=deployment.id if deployment else "", stream=self.stream,
+            error_class=error_class, trace_id=self.trace.trace_id,
+        )  # fmt: skip
+        if recorder.on_outcome is not None:
+            recorder.on_outcome(
+                Outcome(
+                    self.request_id,
+                    self.route,
+                    self.model,
+                    self.principal,
+                    deployment,
+                    usage,
+                    cost,
+                    status,
+                    error_class,
+                    self.stream,
+                    now - self.started,
+                    ttft,
+                    self.wall_started,
+                )
+            )
