@@ -20,7 +20,7 @@ from typing import Any
 from stargate.admin.spend_requests import SpendLogsQuery, day_after, day_start, hash_of
 from stargate.errors import InvalidRequest
 from stargate.store.database import Database
-from stargate.store.ledger_queries import SpendFilter, logs_page, rollup_totals
+from stargate.store.ledger_queries import SpendFilter, logs_page, rollup_rows
 from stargate.store.ledger_rows import SpendRow
 from stargate.telemetry.ledger_views import usd
 
@@ -145,26 +145,32 @@ async def _daily_summary(
     first, last = date.fromisoformat(start_date), date.fromisoformat(end_date)
     if (last - first).days >= MAX_SUMMARY_DAYS:
         raise InvalidRequest(f"summarize at most {MAX_SUMMARY_DAYS} days", param="end_date")
-    group_by = ("day", "key_hash", "user_id", "model")
-    totals = await rollup_totals(database, which, first_day=first, last_day=last, group_by=group_by)
     days: dict[date, dict[str, Any]] = {}
     day = first
     while day <= last:
         days[day] = {"startTime": day.isoformat(), "spend": 0, "users": {}, "models": {}}
         day += timedelta(days=1)
-    micro: dict[date, dict[str, Any]] = {d: {"": 0, "users": {}, "models": {}} for d in days}
-    for entry in totals:
-        bucket = micro[entry.group["day"]]
-        bucket[""] += entry.cost_micro
-        for part, name in (("users", entry.group["user_id"]), ("models", entry.group["model"])):
-            bucket[part][name] = bucket[part].get(name, 0) + entry.cost_micro
-        key = entry.group["key_hash"]
-        if key:
-            bucket[key] = bucket.get(key, 0) + entry.cost_micro
-    for day, bucket in micro.items():
-        shown = days[day]
-        shown["spend"] = usd(bucket.pop(""))
-        shown["users"] = {name: usd(cost) for name, cost in bucket.pop("users").items()}
-        shown["models"] = {name: usd(cost) for name, cost in bucket.pop("models").items()}
-        shown.update({key: usd(cost) for key, cost in bucket.items()})
+
+    async def per_day(*columns: str) -> list[tuple[Any, ...]]:
+        return await rollup_rows(
+            database, which, first_day=first, last_day=last, group_by=("day", *columns),
+            sums=("cost_micro",),
+        )  # fmt: skip
+
+    # Two grouped queries: by key (each key has one user, so users and day totals follow)
+    # and by model.
+    spent: dict[date, int] = dict.fromkeys(days, 0)
+    users: dict[date, dict[str, int]] = {day: {} for day in days}
+    keys: dict[date, dict[str, int]] = {day: {} for day in days}
+    for day_of, key_hash, user_id, cost in await per_day("key_hash", "user_id"):
+        spent[day_of] += cost
+        users[day_of][user_id] = users[day_of].get(user_id, 0) + cost
+        if key_hash:
+            keys[day_of][key_hash] = keys[day_of].get(key_hash, 0) + cost
+    for day_of, model, cost in await per_day("model"):
+        days[day_of]["models"][model] = usd(cost)
+    for day_of, shown in days.items():
+        shown["spend"] = usd(spent[day_of])
+        shown["users"] = {name: usd(cost) for name, cost in users[day_of].items()}
+        shown.update({key: usd(cost) for key, cost in keys[day_of].items()})
     return list(days.values())

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from stargate.admin.spend_requests import DailyActivityQuery, GlobalSpendReportQuery, hash_of
 from stargate.errors import InvalidRequest
 from stargate.store.database import Database
-from stargate.store.ledger_queries import RollupTotals, SpendFilter, rollup_totals
+from stargate.store.ledger_queries import RollupTotals, SpendFilter, rollup_rows, rollup_totals
 from stargate.store.tables import teams
 from stargate.telemetry.ledger_views import usd
 
@@ -78,34 +78,36 @@ async def global_spend_report(
 async def _by_team(
     database: Database, which: SpendFilter, first: date, last: date
 ) -> list[dict[str, Any]]:
-    group_by = ("day", "team_id", "model", "key_hash")
-    totals = await rollup_totals(database, which, first_day=first, last_day=last, group_by=group_by)
-    aliases = await _team_aliases(database, (e.group["team_id"] for e in totals))
-    days: dict[date, dict[str, list[RollupTotals]]] = {}
-    for entry in totals:
-        days.setdefault(entry.group["day"], {}).setdefault(entry.group["team_id"], []).append(entry)
-    report = []
-    for day, by_team in sorted(days.items()):
+    # One entry per day, team, model and key: the answer is as big as that, so the rows are
+    # read lean (plain tuples) and grouped in one pass (entries within a team in no order,
+    # as LiteLLM's jsonb_agg).
+    found = await rollup_rows(
+        database, which, first_day=first, last_day=last,
+        group_by=("day", "team_id", "model", "key_hash"),
+        sums=("cost_micro", "total_tokens", "unpriced_requests"),
+    )  # fmt: skip
+    grouped: dict[date, dict[str, list[tuple[Any, ...]]]] = {}
+    for entry in found:
+        grouped.setdefault(entry[0], {}).setdefault(entry[1], []).append(entry)
+    aliases = await _team_aliases(database, {t for by_team in grouped.values() for t in by_team})
+    report: list[dict[str, Any]] = []
+    for day, by_team in sorted(grouped.items()):
         shown = []
         for team_id, entries in sorted(by_team.items()):
             name = (aliases.get(team_id) or team_id) if team_id else _UNASSIGNED
-            shown.append(
-                {
-                    "team_name": name,
-                    "team_id": team_id or None,
-                    "total_spend": usd(sum(e.cost_micro for e in entries)),
-                    **_unpriced(entries),
-                    "metadata": [
-                        {
-                            "model": e.group["model"],
-                            "api_key": e.group["key_hash"],
-                            "spend": usd(e.cost_micro),
-                            "total_tokens": e.total_tokens,
-                        }
-                        for e in entries
-                    ],
-                }
-            )
+            team: dict[str, Any] = {
+                "team_name": name,
+                "team_id": team_id or None,
+                "total_spend": usd(sum(e[4] for e in entries)),
+            }
+            unpriced = sum(e[6] for e in entries)
+            if unpriced:
+                team["unpriced_requests"] = unpriced
+            team["metadata"] = [
+                {"model": model, "api_key": key, "spend": usd(cost), "total_tokens": tokens}
+                for _, _, model, key, cost, tokens, _ in entries
+            ]
+            shown.append(team)
         report.append({"group_by_day": day.isoformat(), "teams": shown})
     return report
 
@@ -113,32 +115,36 @@ async def _by_team(
 async def _by_owner(
     database: Database, which: SpendFilter, first: date, last: date, column: str, label: str
 ) -> list[dict[str, Any]]:
-    totals = await rollup_totals(
-        database, which, first_day=first, last_day=last, group_by=(column, "model")
-    )
-    owners: dict[str, list[RollupTotals]] = {}
-    for entry in totals:
-        owners.setdefault(entry.group[column], []).append(entry)
-    ranked = sorted(owners.items(), key=lambda item: (-sum(e.cost_micro for e in item[1]), item[0]))
-    return [
-        {
-            label: owner or None,
-            "total_cost": usd(sum(e.cost_micro for e in entries)),
-            "total_input_tokens": sum(e.prompt_tokens for e in entries),
-            "total_output_tokens": sum(e.output_tokens for e in entries),
-            **_unpriced(entries),
-            "model_details": [
-                {
-                    "model": e.group["model"],
-                    "total_cost": usd(e.cost_micro),
-                    "total_input_tokens": e.prompt_tokens,
-                    "total_output_tokens": e.output_tokens,
-                }
-                for e in entries
-            ],
-        }
-        for owner, entries in ranked
-    ]
+    found = await rollup_rows(
+        database, which, first_day=first, last_day=last, group_by=(column, "model"),
+        sums=("cost_micro", "prompt_tokens", "output_tokens", "unpriced_requests"),
+    )  # fmt: skip
+    owners: dict[str, list[tuple[Any, ...]]] = {}
+    for entry in found:
+        owners.setdefault(entry[0], []).append(entry)
+    ranked = sorted(owners.items(), key=lambda item: (-sum(e[2] for e in item[1]), item[0]))
+    report = []
+    for owner, entries in ranked:
+        unpriced = sum(e[5] for e in entries)
+        report.append(
+            {
+                label: owner or None,
+                "total_cost": usd(sum(e[2] for e in entries)),
+                "total_input_tokens": sum(e[3] for e in entries),
+                "total_output_tokens": sum(e[4] for e in entries),
+                **({"unpriced_requests": unpriced} if unpriced else {}),
+                "model_details": [
+                    {
+                        "model": model,
+                        "total_cost": usd(cost),
+                        "total_input_tokens": prompt,
+                        "total_output_tokens": output,
+                    }
+                    for _, model, cost, prompt, output, _ in entries
+                ],
+            }
+        )
+    return report
 
 
 async def _by_model(

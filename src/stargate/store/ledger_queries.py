@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Select, and_, cast, func, select, text, tuple_
 
 from stargate.store.database import Database
 from stargate.store.ledger_rows import SpendRow
@@ -29,6 +29,7 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "logs_page",
+    "rollup_rows",
     "rollup_totals",
     "spend_between",
 ]
@@ -183,15 +184,10 @@ async def logs_page(
     return LogPage(rows, next_cursor)
 
 
-def _rollup_query(
-    which: SpendFilter, first_day: date | None, last_day: date | None, group_by: Sequence[str]
-) -> Select[Any]:
-    unknown = set(group_by) - GROUPABLE
-    if unknown:
-        raise ValueError(f"cannot group spend by {sorted(unknown)}")
-    groups = [spend_daily.c[name] for name in group_by]
-    sums = [func.coalesce(func.sum(spend_daily.c[name]), 0).label(name) for name in _SUMS]
-    query = select(*groups, *sums, func.max(spend_daily.c.key_alias).label("key_alias"))
+def _rollup_conditions(
+    which: SpendFilter, first_day: date | None, last_day: date | None
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     for column, value in (
         (spend_daily.c.key_hash, which.key_hash),
         (spend_daily.c.key_id, which.key_id),
@@ -200,11 +196,25 @@ def _rollup_query(
         (spend_daily.c.model, which.model),
     ):
         if value is not None:
-            query = query.where(column == value)
+            conditions.append(column == value)
     if first_day is not None:
-        query = query.where(spend_daily.c.day >= first_day)
+        conditions.append(spend_daily.c.day >= first_day)
     if last_day is not None:
-        query = query.where(spend_daily.c.day <= last_day)
+        conditions.append(spend_daily.c.day <= last_day)
+    return conditions
+
+
+def _rollup_query(
+    which: SpendFilter, first_day: date | None, last_day: date | None, group_by: Sequence[str]
+) -> Select[Any]:
+    unknown = set(group_by) - GROUPABLE
+    if unknown:
+        raise ValueError(f"cannot group spend by {sorted(unknown)}")
+    groups = [spend_daily.c[name] for name in group_by]
+    sums = [func.coalesce(func.sum(spend_daily.c[name]), 0).label(name) for name in _SUMS]
+    query = select(*groups, *sums, func.max(spend_daily.c.key_alias).label("key_alias")).where(
+        *_rollup_conditions(which, first_day, last_day)
+    )
     if groups:
         query = query.group_by(*groups).order_by(*groups)
     return query
@@ -224,15 +234,76 @@ async def rollup_totals(
     dimensions read as ``''``."""
     query = _rollup_query(which, first_day, last_day, group_by)
     async with database.read() as conn:
-        found = (await conn.execute(query)).mappings().all()
-    return [
-        RollupTotals(
-            group={name: entry[name] for name in group_by},
-            key_alias=entry["key_alias"],
-            **{name: int(entry[name]) for name in _SUMS},
-        )
-        for entry in found
+        found = (await conn.execute(query)).all()
+    width = len(group_by)
+    names = tuple(group_by)
+    # Positional access: reports read hundreds of thousands of these.
+    return [_totals(names, width, entry) for entry in found]
+
+
+def _totals(names: tuple[str, ...], width: int, entry: Any) -> RollupTotals:
+    """A result row (group values, the ``_SUMS`` in order, the alias) → totals."""
+    sums = [int(value) for value in entry[width : width + len(_SUMS)]]
+    return RollupTotals(
+        dict(zip(names, entry[:width], strict=True)),
+        requests=sums[0],
+        failed_requests=sums[1],
+        input_tokens=sums[2],
+        output_tokens=sums[3],
+        cache_read_tokens=sums[4],
+        cache_write_tokens=sums[5],
+        cost_micro=sums[6],
+        unpriced_requests=sums[7],
+        key_alias=entry[-1],
+    )
+
+
+_DERIVED = {
+    "prompt_tokens": (
+        spend_daily.c.input_tokens
+        + spend_daily.c.cache_read_tokens
+        + spend_daily.c.cache_write_tokens
+    ),
+    "total_tokens": (
+        spend_daily.c.input_tokens
+        + spend_daily.c.cache_read_tokens
+        + spend_daily.c.cache_write_tokens
+        + spend_daily.c.output_tokens
+    ),
+}
+
+
+async def rollup_rows(
+    database: Database,
+    which: SpendFilter,
+    *,
+    first_day: date,
+    last_day: date,
+    group_by: Sequence[str],
+    sums: Sequence[str],
+) -> list[tuple[Any, ...]]:
+    """The lean form of :func:`rollup_totals` for big reports: plain tuples of the group values
+    followed by the asked sums (``_SUMS`` names, ``prompt_tokens`` or ``total_tokens``), in no
+    particular order. On PostgreSQL the aggregation gets enough memory to hash in memory."""
+    unknown = (set(group_by) - GROUPABLE) | (set(sums) - set(_SUMS) - set(_DERIVED))
+    if unknown:
+        raise ValueError(f"cannot report {sorted(unknown)}")
+    groups = [spend_daily.c[name] for name in group_by]
+    # Cast back to bigint: PostgreSQL sums bigints as numeric, which the driver would hand back
+    # as Decimal, slow to read by the hundred thousand.
+    totals = [
+        cast(func.sum(_DERIVED[name] if name in _DERIVED else spend_daily.c[name]), BigInteger)
+        for name in sums
     ]
+    query = (
+        select(*groups, *totals)
+        .where(*_rollup_conditions(which, first_day, last_day))
+        .group_by(*groups)
+    )
+    async with database.read() as conn:
+        if database.dialect == "postgresql":
+            await conn.execute(text("SET LOCAL work_mem = '64MB'"))
+        return [tuple(entry) for entry in await conn.execute(query)]
 
 
 async def spend_between(

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from stargate.core.money import micro_to_usd
+from stargate.core.money import MICRO_PER_USD, micro_to_usd
 from stargate.errors import InvalidRequest
 from stargate.store.database import Database
 from stargate.store.ledger_queries import SpendFilter, rollup_totals
@@ -33,8 +33,10 @@ _PROVIDER_NAMES = {"bedrock": "aws-bedrock"}
 
 
 def usd(micro: int | None) -> float | None:
-    """Integer micro-USD → a USD JSON number (``None`` stays unknown)."""
-    return None if micro is None else float(micro_to_usd(micro))
+    """Integer micro-USD → a USD JSON number (``None`` stays unknown). Python's integer true
+    division is correctly rounded, so this is the float nearest the exact amount, the same as
+    going through ``Decimal``, only faster (reports convert many amounts)."""
+    return None if micro is None else micro / MICRO_PER_USD
 
 
 def gateway_metadata(

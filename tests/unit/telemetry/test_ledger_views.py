@@ -29,3 +29,10 @@ def test_cost_headers_are_exact() -> None:
     assert cost_headers(12_500_000)["x-litellm-response-cost"] == "12.5"
     assert cost_headers(0)["x-litellm-response-cost"] == "0"
     assert cost_headers(None) == {"x-stargate-cost-micro": "unknown"}
+
+
+def test_usd_is_the_float_nearest_the_exact_amount() -> None:
+    from decimal import Decimal
+
+    for micro in (1, 59, 99_999, 123_456_789, 10**15 + 1, 7 * 10**17 + 3):
+        assert usd(micro) == float(Decimal(micro) / Decimal(10**6))
