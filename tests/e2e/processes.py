@@ -111,7 +111,7 @@ def run_gateway(emulator_url: str, tmp: Path, *args: str, **env_extra: str) -> I
             [*stargate_command(), "serve", "--host", "127.0.0.1", "--port", str(port),
              "--admin-port", str(admin_port), *args],
             env=gateway_env(emulator_url, tmp, **env_extra),
-            stdout=out, stderr=subprocess.STDOUT,
+            stdout=out, stderr=subprocess.STDOUT, cwd=tmp,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from stargate.admin.models import load_db_deployments
 from stargate.config.deployment import Deployment
@@ -14,7 +16,8 @@ from stargate.config.loader import GatewayConfig
 from stargate.governance.counters import CounterStore
 from stargate.governance.windows import utc_now
 from stargate.pipeline import Gate, Pipeline, PrincipalDirectory
-from stargate.pipeline.records import Recorder
+from stargate.pipeline.ledger_rows import spend_row
+from stargate.pipeline.records import Outcome, Recorder
 from stargate.providers.registry import ProviderSet
 from stargate.routing import Router
 from stargate.store.counters_memory import MemoryCounters
@@ -23,6 +26,8 @@ from stargate.store.database import Database, open_database
 from stargate.store.migrate import upgrade
 from stargate.store.models import ModelRepository
 from stargate.telemetry import Metrics
+from stargate.telemetry.ledger import LedgerWriter
+from stargate.telemetry.ledger_settings import LedgerSettings
 from stargate.telemetry.multiprocess import multiprocess_dir
 from stargate.telemetry.tracing import Tracer
 from stargate.telemetry.tracing_config import tracing_settings
@@ -40,6 +45,7 @@ class Runtime:
     database: Database
     metrics: Metrics
     tracer: Tracer
+    ledger: LedgerWriter
     pipeline: Pipeline
     counters: CounterStore
     principals: PrincipalDirectory
@@ -80,7 +86,13 @@ class Runtime:
             ),
             on_export_failure=metrics.observe_callback_failure,
         )
-        recorder = Recorder(metrics, tracer)
+        ledger = await LedgerWriter.start(database, _ledger_settings(config))
+
+        def record_spend(outcome: Outcome) -> None:
+            ledger.record(spend_row(outcome))
+            metrics.set_ledger_queue_depth(ledger.pending)
+
+        recorder = Recorder(metrics, tracer, on_outcome=record_spend)
         counters: CounterStore
         if config.redis_url:
             counters = RedisCounters(config.redis_url, failure_policy=config.redis_failure_policy)
@@ -102,10 +114,12 @@ class Runtime:
             master_key=config.master_key,
             keys=principals,
             gate=gate,
+            ledger_healthy=lambda: ledger.healthy,
         )
         runtime = cls(
-            config, router, providers, database, metrics, tracer, pipeline, counters, principals
-        )
+            config, router, providers, database, metrics, tracer, ledger, pipeline, counters,
+            principals,
+        )  # fmt: skip
         runtime.deployments = config.deployments
         await runtime.reload_models()
         runtime.tasks.append(asyncio.create_task(principals.watch(), name="principal-cache"))
@@ -165,6 +179,22 @@ class Runtime:
             await self.providers.aclose()
         with contextlib.suppress(Exception):
             await self.counters.aclose()
+        await (
+            self.ledger.aclose()
+        )  # drains: every recorded row reaches the database or stays journaled
         await asyncio.to_thread(self.tracer.shutdown)
         self.metrics.close()
         await self.database.aclose()
+
+
+def _ledger_settings(config: GatewayConfig) -> LedgerSettings:
+    """The journal lives beside a SQLite database (so it replays into the same one), else in
+    ``var/journal`` unless ``general_settings.spend_logs_journal_dir`` says otherwise."""
+    settings = LedgerSettings.from_config(config)
+    if "spend_logs_journal_dir" in config.general_settings:
+        return settings
+    url = config.database_url
+    if url.startswith("sqlite") and ":///" in url and ":memory:" not in url:
+        db_file = Path(url.split(":///", 1)[1].split("?", 1)[0])
+        return dataclasses.replace(settings, journal_dir=db_file.parent / "journal")
+    return settings

@@ -28,7 +28,7 @@ from stargate.core import (
     Usage,
     UsageReport,
 )
-from stargate.errors import AuthenticationFailed, StargateError
+from stargate.errors import AuthenticationFailed, ServiceUnavailable, StargateError
 from stargate.governance.keys import hash_key, keys_match
 from stargate.pipeline.gate import Gate, Ticket
 from stargate.pipeline.principals import Principal
@@ -132,6 +132,7 @@ class Pipeline:
         master_key: str | None,
         keys: KeyLookup | None = None,
         gate: Gate | None = None,
+        ledger_healthy: Callable[[], bool] | None = None,
     ) -> None:
         self._router = router
         self._providers = providers
@@ -139,6 +140,7 @@ class Pipeline:
         self._master_hash = hash_key(master_key) if master_key else None
         self._keys = keys
         self._gate = gate
+        self._ledger_healthy = ledger_healthy
 
     def reroute(self, router: Router, providers: ProviderLookup) -> None:
         """Serve a new set of deployments (models added or removed at runtime)."""
@@ -175,6 +177,12 @@ class Pipeline:
         deployments: list[Deployment],
         spend: Spend | None,
     ) -> Ticket | None:
+        if spend is not None and self._ledger_healthy is not None and not self._ledger_healthy():
+            raise ServiceUnavailable(
+                "The spend ledger cannot reach its database and requests are refused until it "
+                "catches up (allow_requests_on_db_unavailable is off).",
+                retry_after=5,
+            )
         if self._gate is None or spend is None:
             return None
         ticket = await self._gate.admit(

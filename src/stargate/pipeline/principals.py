@@ -42,6 +42,7 @@ class Principal:
     kind: Literal["master", "key"]
     key_hash: str
     key_alias: str
+    key_id: str | None = None  # stable across /key/regenerate (the budget scope's id)
     user_id: str | None = None
     user_email: str | None = None
     team_id: str | None = None
@@ -220,6 +221,7 @@ class PrincipalDirectory:
             kind="key",
             key_hash=key.key_hash,
             key_alias=key.key_alias or key.key_prefix,
+            key_id=key.key_id,
             user_id=key.user_id,
             user_email=user.user_email if user else None,
             team_id=key.team_id,
