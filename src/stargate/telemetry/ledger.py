@@ -187,6 +187,16 @@ class LedgerWriter:
         )
 
     async def _run(self) -> None:
+        while True:
+            try:
+                await self._work()
+                return
+            except Exception:  # a bug, or the journal's disk failing: recover from the journal
+                log.exception("ledger: the writer failed; replaying its journal in 1 s")
+                await asyncio.sleep(1.0)
+                self._spilled += 1  # a catch-up replays every journaled row (dups are ignored)
+
+    async def _work(self) -> None:
         await self._replay_backlog()
         while True:
             batch = await self._collect()

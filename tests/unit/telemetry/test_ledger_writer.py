@@ -330,3 +330,27 @@ def test_a_retention_period_is_litellms_duration() -> None:
     assert parse_retention("12h") == timedelta(hours=12)
     with pytest.raises(ConfigError, match="duration"):
         parse_retention("forever")
+
+
+async def test_a_writer_that_fails_unexpectedly_recovers_from_its_journal(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = await LedgerWriter.start(database, settings(tmp_path))
+    real = Journal.mark_committed
+    calls = 0
+
+    def broken_once(journal: Journal, seq: int, count: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise OSError("disk trouble")
+        real(journal, seq, count)
+
+    monkeypatch.setattr(Journal, "mark_committed", broken_once)
+    for n in range(20):
+        writer.record(row(n))
+    assert await writer.flush(10)
+    assert len(await stored(database)) == 20
+    (total,) = await rollup_totals(database, SpendFilter())
+    assert total.requests == 20
+    assert await writer.aclose()
