@@ -20,6 +20,9 @@ from fastapi.staticfiles import StaticFiles
 
 from stargate.admin.routes import admin_router, mount_admin_routes
 from stargate.admin.service import AdminService
+from stargate.admin.spend_reader import LedgerSpendReader
+from stargate.admin.spend_routes import spend_router
+from stargate.admin.spend_service import SpendAdmin
 from stargate.api.auth import presented_key
 from stargate.api.errors import render_openai_error
 from stargate.api.health import VERSION, health_routes
@@ -167,10 +170,14 @@ def create_admin_app(runtime: Runtime) -> FastAPI:
         return RedirectResponse("/docs")
 
     service = AdminService.create(
-        runtime.database, config_deployments=runtime.config.deployments, env=os.environ
+        runtime.database,
+        config_deployments=runtime.config.deployments,
+        env=os.environ,
+        spend=LedgerSpendReader(runtime.database, timezone=runtime.config.budget_timezone),
     )
     router = admin_router(service, require_master=require_master, presented_key=presented_key)
     mount_admin_routes(app, router)
+    app.include_router(spend_router(SpendAdmin(runtime.database), require_master=require_master))
     for route in [*health_routes(runtime, include_plain_health=False), *public_routes(runtime)]:
         app.router.routes.append(route)
     return app

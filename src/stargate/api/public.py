@@ -7,6 +7,7 @@ translator: no pydantic, no framework validation on the way through.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 import uuid
 from collections.abc import AsyncGenerator
@@ -25,16 +26,23 @@ from stargate.api.health import health_routes
 from stargate.api.request_id import request_id_from
 from stargate.api.runtime import Runtime
 from stargate.api.streaming import EventStreamResponse
+from stargate.config.pricing import pricing_view
 from stargate.core import StreamEvent
 from stargate.errors import (
     InternalError,
+    InvalidRequest,
     NotFound,
     PermissionDenied,
     StargateError,
 )
 from stargate.pipeline import RequestContext
 from stargate.telemetry import CONTENT_TYPE_LATEST
-from stargate.telemetry.ledger_views import cost_headers
+from stargate.telemetry.ledger_views import (
+    DEFAULT_USAGE_DAYS,
+    cost_headers,
+    gateway_metadata,
+    usage_for_key,
+)
 from stargate.translate.openai_request import parse_chat_request, stream_include_usage
 from stargate.translate.openai_response import render_chat_response
 from stargate.translate.openai_stream import ChatStreamRenderer
@@ -49,6 +57,12 @@ ADMIN_PREFIXES = (
 )  # fmt: skip
 
 JSON = "application/json"
+# Ask for seed 004's gateway_metadata object in a chat response (always on /v1/chat).
+METADATA_HEADER = "x-gateway-metadata"
+
+
+def _truthy(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _json(body: object, request_id: str, status: int = 200) -> Response:
@@ -123,6 +137,14 @@ def public_routes(runtime: Runtime) -> list[Route]:
             rendered = render_chat_response(
                 result, request_model=chat.model, created=created, response_id=response_id
             )
+            if request.url.path == "/v1/chat" or _truthy(request.headers.get(METADATA_HEADER)):
+                served = ctx.served_by
+                rendered["gateway_metadata"] = gateway_metadata(
+                    team_id=principal.team_id,
+                    latency_ms=int((time.perf_counter() - ctx.started) * 1000),
+                    cost_micro=ctx.cost_micro,
+                    provider=served.provider if served else None,
+                )
             response = _json(rendered, request_id)
             response.headers.update(ctx.response_headers)
             response.headers.update(cost_headers(ctx.cost_micro))
@@ -153,6 +175,7 @@ def public_routes(runtime: Runtime) -> list[Route]:
                     "created_at": "1970-01-01T00:00:00Z",
                     "provider": first.provider,
                     "description": first.info.description,
+                    "pricing": pricing_view(first.info),
                 }
             )
         body = {
@@ -162,6 +185,27 @@ def public_routes(runtime: Runtime) -> list[Route]:
             "first_id": data[0]["id"] if data else None,
             "last_id": data[-1]["id"] if data else None,
         }
+        return _json(body, request_id)
+
+    async def usage(request: Request) -> Response:
+        """Seed 004's ``GET /v1/usage?days=N``: the calling key's usage."""
+        request_id = request_id_from(request.headers.get("x-request-id"))
+        try:
+            principal = await pipeline.authenticate(presented_key(request.headers))
+            raw_days = request.query_params.get("days", str(DEFAULT_USAGE_DAYS))
+            if not raw_days.isdigit():
+                raise InvalidRequest("days must be a whole number of days", param="days")
+            body = await usage_for_key(
+                runtime.database,
+                principal.key_hash,
+                int(raw_days),
+                dt.datetime.now(dt.UTC).date(),
+                key_id=principal.key_id,
+                team_id=principal.team_id,
+                team_name=principal.team_alias,
+            )
+        except StargateError as err:
+            return render_openai_error(err, request_id)
         return _json(body, request_id)
 
     async def metrics(request: Request) -> Response:
@@ -183,6 +227,7 @@ def public_routes(runtime: Runtime) -> list[Route]:
         Route("/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/chat", chat_completions, methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
+        Route("/v1/usage", usage, methods=["GET"]),
         Route("/models", list_models, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/metrics/", metrics, methods=["GET"]),

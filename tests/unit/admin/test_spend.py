@@ -67,7 +67,8 @@ async def test_a_reader_fills_spend_for_keys_teams_and_members(
         {"max_budget": 4.0, "budget_duration": "1mo", "spend": 1.0, "remaining": 3.0,
          "reset_at": RESET.isoformat()},
     ]  # fmt: skip
-    assert reader.scopes[-1] == f"key:{made['token']}"
+    # A key's budget scope is its stable key_id (regenerating the secret keeps its spend).
+    assert reader.scopes[-1] == f"key:{info['key_id']}"
 
     await service.teams.new(parse_body(NewTeamRequest, {"team_id": "t", "max_budget": 2}))
     await service.teams.member_add(

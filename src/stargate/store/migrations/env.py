@@ -11,6 +11,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from stargate.store import ledger_tables  # noqa: F401 - registers the ledger's tables
 from stargate.store.tables import metadata
 
 
