@@ -6,8 +6,10 @@ import asyncio
 import base64
 import gc
 import socket
+import threading
 import time
 import tracemalloc
+from typing import Any
 
 import orjson
 import pytest
@@ -245,22 +247,32 @@ def median(times: list[float]) -> float:
     return times[len(times) // 2]
 
 
-def test_a_dead_collector_costs_neither_latency_nor_unbounded_memory() -> None:
-    """Requests keep their latency with the collector down (compared with a collector that
-    answers), and what waits for export is capped by the queue: memory after 10,000 traced
-    requests is about what it was after 2,000."""
+def test_a_dead_collector_never_blocks_a_request_and_costs_bounded_memory() -> None:
+    """With the collector down, exports (and their timeouts) happen only on the exporter's own
+    thread, never on the thread serving requests, and what waits for export is capped by the
+    queue: memory after 10,000 traced requests is about what it was after 2,000. (Latency is
+    measured by the bench, not asserted here: timed assertions are flaky on a shared machine.)"""
     env = {"OTEL_BSP_MAX_QUEUE_SIZE": "512", "OTEL_EXPORTER_OTLP_TIMEOUT": "200"}
     with threaded_receiver() as alive:
         healthy = Tracer.open(settings_for(alive.url, **env))
         try:
-            baseline = time_requests(healthy, 3000)
+            time_requests(healthy, 3000)
         finally:
             healthy.shutdown()
     assert alive.spans, "the healthy collector received spans"
 
     tracer = Tracer.open(settings_for(f"http://127.0.0.1:{dead_port()}", **env))
+    exporter = tracer.exporters[0]
+    export_threads: set[int] = set()
+    real_export = exporter.export
+
+    def export(spans: Any) -> Any:
+        export_threads.add(threading.get_ident())
+        return real_export(spans)
+
+    exporter.export = export  # type: ignore[method-assign]
     try:
-        down = time_requests(tracer, 3000)
+        time_requests(tracer, 3000)
         tracemalloc.start()
         time_requests(tracer, 2000)
         gc.collect()
@@ -278,9 +290,8 @@ def test_a_dead_collector_costs_neither_latency_nor_unbounded_memory() -> None:
     # Unbounded, 8,000 more requests (24,000 spans of about 2 KB) would add some 50 MB; bounded,
     # the difference is at most what a full queue and a batch in flight hold.
     assert after_all - after_warmup < 6_000_000, (after_warmup, after_all)
-    assert median(down) < 2 * median(baseline) + 0.0002, (median(down), median(baseline))
-    # An export that blocked a request would show here as the 200 ms export deadline.
-    assert down[-1] < 0.05, f"slowest request {down[-1] * 1000:.1f} ms with the collector down"
+    assert export_threads, "the exporter was tried"
+    assert threading.get_ident() not in export_threads
 
 
 def test_disabled_tracer_does_nothing_cheaply() -> None:
