@@ -18,6 +18,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from stargate.admin.counters_rebuild import rebuild_counters
 from stargate.admin.routes import admin_router, mount_admin_routes
 from stargate.admin.service import AdminService
 from stargate.admin.spend_reader import LedgerSpendReader
@@ -32,6 +33,7 @@ from stargate.api.runtime import Runtime
 from stargate.config.deployment import Deployment
 from stargate.core import ChatRequest, Message, TextPart
 from stargate.errors import PermissionDenied, StargateError
+from stargate.governance.windows import utc_now
 from stargate.pipeline import Principal
 from stargate.providers.base import CallContext
 
@@ -178,6 +180,18 @@ def create_admin_app(runtime: Runtime) -> FastAPI:
     router = admin_router(service, require_master=require_master, presented_key=presented_key)
     mount_admin_routes(app, router)
     app.include_router(spend_router(SpendAdmin(runtime.database), require_master=require_master))
+
+    @app.post("/counters/rebuild", tags=["budgets"])
+    async def counters_rebuild(_: Principal = master) -> dict[str, Any]:
+        """Set every current budget window's counter to what the spend ledger holds (after a
+        Redis loss or a killed replica). Stargate's own route; LiteLLM has none."""
+        await runtime.ledger.flush(timeout=30)
+        windows = await rebuild_counters(
+            runtime.database, runtime.counters, timezone=runtime.config.budget_timezone,
+            now=utc_now(),
+        )  # fmt: skip
+        return {"rebuilt_windows": windows}
+
     for route in [*health_routes(runtime, include_plain_health=False), *public_routes(runtime)]:
         app.router.routes.append(route)
     return app

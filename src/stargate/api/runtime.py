@@ -106,7 +106,12 @@ class Runtime:
                 return frozenset()
             return frozenset(g for d in group.deployments for g in d.info.access_groups)
 
-        gate = Gate(counters, clock=utc_now, access_groups_of=access_groups_of)
+        gate = Gate(
+            counters,
+            clock=utc_now,
+            access_groups_of=access_groups_of,
+            lease_seconds=config.reservation_lease_seconds,
+        )
         pipeline = Pipeline(
             router=router,
             providers=providers,

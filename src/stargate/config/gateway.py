@@ -54,6 +54,8 @@ class GatewayConfig:
     redis_failure_policy: Literal["closed", "open"] = "closed"
     # The IANA timezone of calendar budget windows (day, week, month).
     budget_timezone: str = DEFAULT_BUDGET_TIMEZONE
+    # How long a budget reservation holds without settlement (a killed replica's holds expire).
+    reservation_lease_seconds: int = 900
     model_aliases: Mapping[str, str] = field(default_factory=_empty)
     hidden_aliases: frozenset[str] = frozenset()
     # Observability: the implemented LiteLLM callbacks named in ``callbacks``,

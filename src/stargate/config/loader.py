@@ -163,6 +163,7 @@ def _load(text: str, source: str, base_dir: Path | None, env: Mapping[str, str])
         or _env_text(lookup, "REDIS_URL")
         or general.redis_url,
         redis_failure_policy=general.redis_failure_policy or "closed",
+        reservation_lease_seconds=_lease(lookup, general.reservation_lease_seconds, locator),
         budget_timezone=_budget_timezone(general, file.litellm_settings, locator),
         model_aliases=MappingProxyType(aliases),
         hidden_aliases=frozenset(hidden),
@@ -380,6 +381,19 @@ def _database_url(general: GeneralSettings, lookup: Mapping[str, str], locator: 
         return normalize_database_url(general.database_url or DEFAULT_DATABASE_URL)
     except InvalidDatabaseUrl as exc:
         raise locator.error(("general_settings", "database_url"), str(exc)) from exc
+
+
+def _lease(lookup: Mapping[str, str], configured: int | None, locator: Locator) -> int:
+    """``STARGATE_RESERVATION_LEASE_SECONDS`` wins over ``general_settings``; 900 s by default."""
+    text = _env_text(lookup, "STARGATE_RESERVATION_LEASE_SECONDS")
+    if text is None:
+        return configured or 900
+    if not text.isdigit() or not 1 <= int(text) <= 86_400:
+        raise locator.error(
+            ("general_settings", "reservation_lease_seconds"),
+            f"STARGATE_RESERVATION_LEASE_SECONDS={text!r} is not a number of seconds (1-86400)",
+        )
+    return int(text)
 
 
 def _budget_timezone(

@@ -114,6 +114,7 @@ class GeneralSettings(_Section):
     redis_url: NonEmpty | None = None
     redis_failure_policy: Literal["closed", "open"] | None = None
     budget_timezone: NonEmpty | None = None
+    reservation_lease_seconds: Annotated[int, Field(ge=1, le=86_400)] | None = None
     # The spend ledger (stargate.telemetry.ledger_settings reads these).
     store_prompts_in_spend_logs: bool | None = None
     allow_requests_on_db_unavailable: bool | None = None

@@ -17,6 +17,8 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from stargate.config.deployment import Deployment
 from stargate.core import (
     ChatRequest,
@@ -159,7 +161,13 @@ class Pipeline:
             return Principal(kind="master", key_hash=presented_hash, key_alias="master")
         if self._keys is not None:
             # Looked up by its hash: the lookup itself compares hashes, never the secret.
-            principal = await self._keys.lookup(presented_hash)
+            try:
+                principal = await self._keys.lookup(presented_hash)
+            except SQLAlchemyError as exc:
+                raise ServiceUnavailable(
+                    "The gateway cannot reach its database to check this key; try again shortly.",
+                    retry_after=2,
+                ) from exc
             if principal is not None:
                 return principal
         raise AuthenticationFailed(

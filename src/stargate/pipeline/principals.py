@@ -111,6 +111,7 @@ class PrincipalDirectory:
         self._capacity = capacity
         self._clock = clock
         self._cache: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
+        self._loading: dict[str, asyncio.Future[Principal | None]] = {}
         self._seen_versions: dict[str, int] | None = None
 
     async def lookup(self, key_hash: str) -> Principal | None:
@@ -119,7 +120,23 @@ class PrincipalDirectory:
         if cached is not None and cached[0] > now:
             self._cache.move_to_end(key_hash)
             return cached[1]
-        principal = await self._load(key_hash)
+        # One database lookup per key at a time: a burst of requests with a cold cache waits on
+        # the first one instead of emptying the connection pool.
+        loading = self._loading.get(key_hash)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[Principal | None] = asyncio.get_running_loop().create_future()
+        self._loading[key_hash] = future
+        try:
+            principal = await self._load(key_hash)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters get it, nobody is warned about it
+            raise
+        else:
+            future.set_result(principal)
+        finally:
+            del self._loading[key_hash]
         self._cache[key_hash] = (now + self._ttl, principal)
         self._cache.move_to_end(key_hash)
         while len(self._cache) > self._capacity:
