@@ -64,7 +64,9 @@ def test_seed_user_and_key_restricted_to_haiku(gateway: Gateway) -> None:
 
 
 def test_budget_holds_and_then_refuses_with_budget_exceeded(gateway: Gateway) -> None:
-    key = new_key(gateway, max_budget=0.002, budget_duration="1d", models=["claude-haiku-4-5"])
+    alias = f"budgeted-{uuid.uuid4().hex[:6]}"
+    key = new_key(gateway, max_budget=0.002, budget_duration="1d", models=["claude-haiku-4-5"],
+                  key_alias=alias)  # fmt: skip
     spent, refused = 0, None
     for _ in range(60):
         response = chat(gateway, key, "claude-haiku-4-5", "tell me a story", max_tokens=60)
@@ -80,6 +82,13 @@ def test_budget_holds_and_then_refuses_with_budget_exceeded(gateway: Gateway) ->
     assert error["type"] == "budget_exceeded"
     assert refused.headers["x-stargate-budget-scope"] == "key"
     assert refused.headers["x-should-retry"] == "false"
+    # The remaining/max budget gauges (LiteLLM's names) report this key.
+    metrics = httpx.get(gateway.url + "/metrics", timeout=10).text
+    gauges = [line for line in metrics.splitlines() if f'api_key_alias="{alias}"' in line]
+    assert any(line.startswith("litellm_api_key_max_budget_metric{") for line in gauges)
+    remaining = [g for g in gauges if g.startswith("litellm_remaining_api_key_budget_metric{")]
+    assert remaining
+    assert 0 <= float(remaining[0].rsplit(" ", 1)[1]) <= 0.002
 
 
 def test_max_tokens_is_lowered_to_what_the_budget_pays_for(gateway: Gateway) -> None:

@@ -199,6 +199,8 @@ class Pipeline:
         )  # fmt: skip
         ctx.granted_max_tokens = ticket.max_tokens
         ctx.response_headers.update(ticket.headers)
+        if ticket.admitted is not None and ticket.admitted.budgets:
+            self._recorder.report_budgets(principal, ticket.admitted.budgets)
         return ticket
 
     async def _settle(

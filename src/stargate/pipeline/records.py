@@ -5,16 +5,18 @@ what each sink gets, so the life itself stays a list of steps."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from stargate.config.deployment import Deployment
 from stargate.core import Usage
 from stargate.core.cost import cost_micro
 from stargate.errors import StargateError
+from stargate.governance.admission import BudgetState
 from stargate.pipeline.principals import Principal
 from stargate.telemetry import Metrics, RequestLabels
 from stargate.telemetry.logging import AccessLog
+from stargate.telemetry.metric_labels import BudgetOwner
 from stargate.telemetry.tracing import AttemptTrace, RequestTrace, Tracer
 
 __all__ = ["Outcome", "Recorder", "RequestRecord"]
@@ -55,6 +57,32 @@ class Recorder:
         self.access_log = access_log or AccessLog()
         self.on_outcome = on_outcome
         self.clock = clock
+
+    def report_budgets(self, principal: Principal, budgets: Sequence[BudgetState]) -> None:
+        """Feed the remaining/max budget gauges of the key, user and team from an admission:
+        per scope, its tightest window (what is spent there includes reservations)."""
+        tightest: dict[str, BudgetState] = {}
+        for state in budgets:
+            kind = state.scope.split(":", 1)[0]
+            known = tightest.get(kind)
+            if known is None or state.headroom_micro < known.headroom_micro:
+                tightest[kind] = state
+        for kind, state in tightest.items():
+            owner: BudgetOwner | None = None
+            if kind == "key":
+                owner = BudgetOwner("key", principal.key_hash, principal.key_alias)
+            elif kind == "user" and principal.user_id:
+                owner = BudgetOwner("user", principal.user_id)
+            elif kind == "team" and principal.team_id:
+                owner = BudgetOwner("team", principal.team_id, principal.team_alias or "")
+            if owner is None:
+                continue
+            self.metrics.set_budget(
+                owner,
+                max_micro=state.limit_micro,
+                spent_micro=state.limit_micro - state.headroom_micro,
+                reset_at=state.reset_at.timestamp() if state.reset_at else None,
+            )
 
     def begin(
         self,
