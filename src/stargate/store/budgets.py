@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from stargate.store.conflicts import raise_conflict
 from stargate.store.database import Database
 from stargate.store.limits import BudgetLimit, budget_limits_from_json
-from stargate.store.rows import column_value, record_row
+from stargate.store.rows import record_row
 from stargate.store.tables import budgets
+from stargate.store.updates import update_by_key
 from stargate.store.versions import bump_version, reading, writing
 
 __all__ = ["BudgetRecord", "BudgetRepository"]
@@ -95,24 +96,11 @@ class BudgetRepository:
         conn: AsyncConnection | None = None,
     ) -> BudgetRecord | None:
         """Set the given :class:`BudgetRecord` fields; ``None`` if there is no such budget."""
-        unknown = set(changes) - _FIELDS
-        if unknown or "budget_id" in changes:
-            raise ValueError(f"cannot update budget fields {sorted(unknown | {'budget_id'})}")
-        values = {name: column_value(value) for name, value in changes.items()}
-        values["updated_at"] = now or _now()
-        async with writing(self._database, conn) as tx:
-            result = await tx.execute(
-                update(budgets).where(budgets.c.budget_id == budget_id).values(**values)
-            )
-            if result.rowcount == 0:
-                return None
-            await bump_version(tx, "budgets")
-            row = (
-                (await tx.execute(select(budgets).where(budgets.c.budget_id == budget_id)))
-                .mappings()
-                .one()
-            )
-        return _from_row(row)
+        row = await update_by_key(
+            self._database, budgets, budgets.c.budget_id, budget_id, changes, allowed=_FIELDS,
+            now=now or _now(), version="budgets", conn=conn,
+        )  # fmt: skip
+        return None if row is None else _from_row(row)
 
     async def delete(self, budget_id: str, *, conn: AsyncConnection | None = None) -> bool:
         async with writing(self._database, conn) as tx:

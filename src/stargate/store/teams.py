@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import RowMapping
@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from stargate.store.conflicts import raise_conflict
 from stargate.store.database import Database
 from stargate.store.limits import BudgetLimit, budget_limits_from_json, model_limits_from_json
-from stargate.store.rows import column_value, record_row
+from stargate.store.rows import record_row
 from stargate.store.tables import team_members, teams
+from stargate.store.updates import update_by_key
 from stargate.store.versions import bump_version, reading, writing
 
 __all__ = ["MemberRecord", "TeamRecord", "TeamRepository"]
@@ -104,25 +105,15 @@ class TeamRepository:
         conn: AsyncConnection | None = None,
     ) -> TeamRecord | None:
         """Set the given :class:`TeamRecord` fields; ``None`` if there is no such team."""
-        unknown = set(changes) - _TEAM_FIELDS
-        if unknown or "team_id" in changes:
-            raise ValueError(f"cannot update team fields {sorted(unknown | {'team_id'})}")
-        values = {name: column_value(value) for name, value in changes.items()}
-        values["updated_at"] = now or _now()
-        async with writing(self._database, conn) as tx:
-            try:
-                result = await tx.execute(
-                    update(teams).where(teams.c.team_id == team_id).values(**values)
-                )
-            except IntegrityError as exc:
-                raise_conflict(exc, _conflicts(team_id, changes.get("team_alias")), _PARAMS)
-            if result.rowcount == 0:
-                return None
-            await bump_version(tx, "teams")
-            row = (
-                (await tx.execute(select(teams).where(teams.c.team_id == team_id))).mappings().one()
-            )
-        return _team(row)
+
+        def conflict(exc: IntegrityError) -> NoReturn:
+            raise_conflict(exc, _conflicts(team_id, changes.get("team_alias")), _PARAMS)
+
+        row = await update_by_key(
+            self._database, teams, teams.c.team_id, team_id, changes, allowed=_TEAM_FIELDS,
+            now=now or _now(), version="teams", conn=conn, on_conflict=conflict,
+        )  # fmt: skip
+        return None if row is None else _team(row)
 
     async def delete(self, team_id: str, *, conn: AsyncConnection | None = None) -> bool:
         """Remove a team (its memberships go with it); ``False`` if there was none."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from stargate.store.conflicts import raise_conflict
 from stargate.store.database import Database
 from stargate.store.limits import BudgetLimit, budget_limits_from_json
-from stargate.store.rows import column_value, record_row
+from stargate.store.rows import record_row
 from stargate.store.tables import users
+from stargate.store.updates import update_by_key
 from stargate.store.versions import bump_version, reading, writing
 
 __all__ = ["UserPage", "UserRecord", "UserRepository"]
@@ -135,25 +136,15 @@ class UserRepository:
         conn: AsyncConnection | None = None,
     ) -> UserRecord | None:
         """Set the given :class:`UserRecord` fields; ``None`` if there is no such user."""
-        unknown = set(changes) - _FIELDS
-        if unknown or "user_id" in changes:
-            raise ValueError(f"cannot update user fields {sorted(unknown | {'user_id'})}")
-        values = {name: column_value(value) for name, value in changes.items()}
-        values["updated_at"] = now or _now()
-        async with writing(self._database, conn) as tx:
-            try:
-                result = await tx.execute(
-                    update(users).where(users.c.user_id == user_id).values(**values)
-                )
-            except IntegrityError as exc:
-                raise_conflict(exc, _conflicts(user_id, changes.get("user_email")), _PARAMS)
-            if result.rowcount == 0:
-                return None
-            await bump_version(tx, "users")
-            row = (
-                (await tx.execute(select(users).where(users.c.user_id == user_id))).mappings().one()
-            )
-        return _from_row(row)
+
+        def conflict(exc: IntegrityError) -> NoReturn:
+            raise_conflict(exc, _conflicts(user_id, changes.get("user_email")), _PARAMS)
+
+        row = await update_by_key(
+            self._database, users, users.c.user_id, user_id, changes, allowed=_FIELDS,
+            now=now or _now(), version="users", conn=conn, on_conflict=conflict,
+        )  # fmt: skip
+        return None if row is None else _from_row(row)
 
     async def delete(self, user_id: str, *, conn: AsyncConnection | None = None) -> bool:
         """Remove a user (its team memberships go with it); ``False`` if there was none."""
