@@ -39,7 +39,7 @@ pytest_plugins = [f"{__package__}.store_fixtures" if __package__ else "store_fix
 
 ROWS = 20_000  # more than the child can record before it is killed
 KILL_AFTER = 3000  # rows the child has reported before the kill (about a second in)
-OUTAGE_SECONDS = 3.0
+OUTAGE_SECONDS = 30.0  # the issue's outage: PostgreSQL gone for 30 s under load
 
 CHILD = textwrap.dedent(
     """
