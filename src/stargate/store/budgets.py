@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,7 +20,7 @@ from stargate.store.database import Database
 from stargate.store.limits import BudgetLimit, budget_limits_from_json
 from stargate.store.rows import record_row
 from stargate.store.tables import budgets
-from stargate.store.updates import update_by_key
+from stargate.store.updates import delete_by_key, update_by_key
 from stargate.store.versions import bump_version, reading, writing
 
 __all__ = ["BudgetRecord", "BudgetRepository"]
@@ -103,11 +103,10 @@ class BudgetRepository:
         return None if row is None else _from_row(row)
 
     async def delete(self, budget_id: str, *, conn: AsyncConnection | None = None) -> bool:
-        async with writing(self._database, conn) as tx:
-            result = await tx.execute(delete(budgets).where(budgets.c.budget_id == budget_id))
-            if result.rowcount:
-                await bump_version(tx, "budgets")
-        return bool(result.rowcount)
+        """Remove a budget; ``False`` if there was none."""
+        return await delete_by_key(
+            self._database, budgets, budgets.c.budget_id, budget_id, version="budgets", conn=conn
+        )
 
 
 def _conflicts(budget_id: str) -> dict[str, str]:

@@ -23,7 +23,7 @@ from stargate.store.database import Database
 from stargate.store.limits import BudgetLimit, budget_limits_from_json, model_limits_from_json
 from stargate.store.rows import record_row
 from stargate.store.tables import team_members, teams
-from stargate.store.updates import update_by_key
+from stargate.store.updates import delete_by_key, update_by_key
 from stargate.store.versions import bump_version, reading, writing
 
 __all__ = ["MemberRecord", "TeamRecord", "TeamRepository"]
@@ -117,11 +117,9 @@ class TeamRepository:
 
     async def delete(self, team_id: str, *, conn: AsyncConnection | None = None) -> bool:
         """Remove a team (its memberships go with it); ``False`` if there was none."""
-        async with writing(self._database, conn) as tx:
-            result = await tx.execute(delete(teams).where(teams.c.team_id == team_id))
-            if result.rowcount:
-                await bump_version(tx, "teams")
-        return bool(result.rowcount)
+        return await delete_by_key(
+            self._database, teams, teams.c.team_id, team_id, version="teams", conn=conn
+        )
 
     # --- members ------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Updating one row by its key: the part every repository's ``update`` shares."""
+"""Updating or deleting one row by its key: what the repositories' ``update`` and ``delete``
+share (the write and its ``config_versions`` bump in one transaction)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import Column, Table, select, update
+from sqlalchemy import Column, Table, delete, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,7 +16,7 @@ from stargate.store.database import Database
 from stargate.store.rows import column_value
 from stargate.store.versions import VersionName, bump_version, writing
 
-__all__ = ["update_by_key"]
+__all__ = ["delete_by_key", "update_by_key"]
 
 
 async def update_by_key(
@@ -51,3 +52,20 @@ async def update_by_key(
             return None
         await bump_version(tx, version)
         return (await tx.execute(select(table).where(key == key_value))).mappings().one()
+
+
+async def delete_by_key(
+    database: Database,
+    table: Table,
+    key: Column[Any],
+    key_value: str,
+    *,
+    version: VersionName,
+    conn: AsyncConnection | None,
+) -> bool:
+    """Delete the row whose ``key`` is ``key_value`` and bump ``version`` if there was one."""
+    async with writing(database, conn) as tx:
+        result = await tx.execute(delete(table).where(key == key_value))
+        if result.rowcount:
+            await bump_version(tx, version)
+    return bool(result.rowcount)

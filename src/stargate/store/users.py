@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,7 +21,7 @@ from stargate.store.database import Database
 from stargate.store.limits import BudgetLimit, budget_limits_from_json
 from stargate.store.rows import record_row
 from stargate.store.tables import users
-from stargate.store.updates import update_by_key
+from stargate.store.updates import delete_by_key, update_by_key
 from stargate.store.versions import bump_version, reading, writing
 
 __all__ = ["UserPage", "UserRecord", "UserRepository"]
@@ -148,11 +148,9 @@ class UserRepository:
 
     async def delete(self, user_id: str, *, conn: AsyncConnection | None = None) -> bool:
         """Remove a user (its team memberships go with it); ``False`` if there was none."""
-        async with writing(self._database, conn) as tx:
-            result = await tx.execute(delete(users).where(users.c.user_id == user_id))
-            if result.rowcount:
-                await bump_version(tx, "users")
-        return bool(result.rowcount)
+        return await delete_by_key(
+            self._database, users, users.c.user_id, user_id, version="users", conn=conn
+        )
 
     async def _one(self, condition: Any, conn: AsyncConnection | None) -> UserRecord | None:
         async with reading(self._database, conn) as tx:
