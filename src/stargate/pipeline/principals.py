@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from stargate.governance.durations import parse_window
 from stargate.governance.policy import BudgetWindow, Limits
@@ -62,30 +62,47 @@ def _budgets(
     )
 
 
+class _Limited(Protocol):
+    """What keys, users and teams store alike about their limits."""
+
+    @property
+    def models(self) -> tuple[str, ...]: ...
+    @property
+    def max_budget_micro(self) -> int | None: ...
+    @property
+    def budget_duration(self) -> str | None: ...
+    @property
+    def budget_limits(self) -> tuple[BudgetLimit, ...]: ...
+    @property
+    def rpm_limit(self) -> int | None: ...
+    @property
+    def tpm_limit(self) -> int | None: ...
+    @property
+    def max_parallel_requests(self) -> int | None: ...
+    @property
+    def blocked(self) -> bool: ...
+
+
 def limits_of(
+    record: _Limited,
     *,
-    models: Sequence[str] = (),
-    max_budget_micro: int | None = None,
-    budget_duration: str | None = None,
-    budget_limits: Sequence[BudgetLimit] = (),
-    rpm: int | None = None,
-    tpm: int | None = None,
-    max_parallel: int | None = None,
+    timezone: str,
     model_rpm: Mapping[str, int] | None = None,
     model_tpm: Mapping[str, int] | None = None,
-    blocked: bool = False,
     expires_at: datetime | None = None,
-    timezone: str = "UTC",
 ) -> Limits:
+    """The limits a key, user or team record puts on a request."""
     return Limits(
-        models=tuple(models),
-        budgets=_budgets(max_budget_micro, budget_duration, budget_limits, timezone),
-        rpm=rpm,
-        tpm=tpm,
-        max_parallel=max_parallel,
+        models=tuple(record.models),
+        budgets=_budgets(
+            record.max_budget_micro, record.budget_duration, record.budget_limits, timezone
+        ),
+        rpm=record.rpm_limit,
+        tpm=record.tpm_limit,
+        max_parallel=record.max_parallel_requests,
         model_rpm=dict(model_rpm or {}),
         model_tpm=dict(model_tpm or {}),
-        blocked=blocked,
+        blocked=record.blocked,
         expires_at=expires_at,
     )
 
@@ -164,75 +181,30 @@ class PrincipalDirectory:
 
     async def _principal(self, key: KeyRecord) -> Principal:
         tz = self._timezone
-        scopes: list[tuple[str, Limits]] = [
-            (
-                f"key:{key.key_id}",  # stable across /key/regenerate: spend carries over
-                limits_of(
-                    models=key.models,
-                    max_budget_micro=key.max_budget_micro,
-                    budget_duration=key.budget_duration,
-                    budget_limits=key.budget_limits,
-                    rpm=key.rpm_limit,
-                    tpm=key.tpm_limit,
-                    max_parallel=key.max_parallel_requests,
-                    model_rpm=key.model_rpm_limit,
-                    model_tpm=key.model_tpm_limit,
-                    blocked=key.blocked,
-                    expires_at=key.expires_at,
-                    timezone=tz,
-                ),
-            )
-        ]
+        key_limits = limits_of(
+            key,
+            timezone=tz,
+            model_rpm=key.model_rpm_limit,
+            model_tpm=key.model_tpm_limit,
+            expires_at=key.expires_at,
+        )
+        # The key's scope is its key_id: stable across /key/regenerate, so spend carries over.
+        scopes: list[tuple[str, Limits]] = [(f"key:{key.key_id}", key_limits)]
         user = await self._users.get(key.user_id) if key.user_id else None
         if user is not None:
-            scopes.append(
-                (
-                    f"user:{user.user_id}",
-                    limits_of(
-                        models=user.models,
-                        max_budget_micro=user.max_budget_micro,
-                        budget_duration=user.budget_duration,
-                        budget_limits=user.budget_limits,
-                        rpm=user.rpm_limit,
-                        tpm=user.tpm_limit,
-                        max_parallel=user.max_parallel_requests,
-                        blocked=user.blocked,
-                        timezone=tz,
-                    ),
-                )
-            )
+            scopes.append((f"user:{user.user_id}", limits_of(user, timezone=tz)))
         team = await self._teams.get(key.team_id) if key.team_id else None
         if team is not None:
-            scopes.append(
-                (
-                    f"team:{team.team_id}",
-                    limits_of(
-                        models=team.models,
-                        max_budget_micro=team.max_budget_micro,
-                        budget_duration=team.budget_duration,
-                        budget_limits=team.budget_limits,
-                        rpm=team.rpm_limit,
-                        tpm=team.tpm_limit,
-                        max_parallel=team.max_parallel_requests,
-                        model_rpm=team.model_rpm_limit,
-                        model_tpm=team.model_tpm_limit,
-                        blocked=team.blocked,
-                        timezone=tz,
-                    ),
-                )
+            team_limits = limits_of(
+                team, timezone=tz, model_rpm=team.model_rpm_limit, model_tpm=team.model_tpm_limit
             )
+            scopes.append((f"team:{team.team_id}", team_limits))
             if user is not None:
                 member = await self._teams.member(team.team_id, user.user_id)
                 if member is not None and member.max_budget_micro is not None:
+                    budgets = _budgets(member.max_budget_micro, member.budget_duration, (), tz)
                     scopes.append(
-                        (
-                            f"member:{team.team_id}:{user.user_id}",
-                            limits_of(
-                                max_budget_micro=member.max_budget_micro,
-                                budget_duration=member.budget_duration,
-                                timezone=tz,
-                            ),
-                        )
+                        (f"member:{team.team_id}:{user.user_id}", Limits(budgets=budgets))
                     )
         return Principal(
             kind="key",
