@@ -312,17 +312,23 @@ class Pipeline:
         ticket: Ticket | None,
         record: RequestRecord,
     ) -> AsyncGenerator[X, None]:
+        failure: BaseException | None = None
         try:
             yield first
             async for item in items:
                 yield item
         except BaseException as err:
-            record.failed(deployment, err, usage=meter.settled_usage())
+            failure = err
             raise
         finally:
             await items.aclose()
-            await self._settle(ticket, meter.settled_usage(), deployment)
-        record.succeeded(deployment, meter.settled_usage())
+            # What the stream cost, once (a cut stream's estimate walks the whole prompt).
+            usage = meter.settled_usage()
+            await self._settle(ticket, usage, deployment)
+            if failure is not None:
+                record.failed(deployment, failure, usage=usage)
+            else:
+                record.succeeded(deployment, usage)
 
     # --- the canonical core, for dialects translated to it ----------------------------------
 
