@@ -15,7 +15,12 @@ bootstrap:
 	@$(UV) sync --frozen --quiet
 
 ## Real clients the end-to-end tests drive (Claude Code from npm, locked in package-lock.json).
-clients: $(CLAUDE_CODE)
+clients: $(CLAUDE_CODE) /usr/bin/chromium
+
+## Headless Chromium from Debian for the admin UI's Playwright tests.
+/usr/bin/chromium:
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
 
 $(CLAUDE_CODE): tools/claude-code/package.json tools/claude-code/package-lock.json
 	cd tools/claude-code && npm ci --no-audit --no-fund --loglevel=error

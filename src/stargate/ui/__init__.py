@@ -1,0 +1,1 @@
+"""The admin web UI, served on the admin listener at /ui (server-rendered: Jinja2 and htmx)."""
