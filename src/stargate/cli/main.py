@@ -10,6 +10,9 @@ from typing import Annotated
 
 import typer
 
+from stargate.cli import connection
+from stargate.cli.admin_commands import register
+from stargate.cli.errors import EXIT_CODES_HELP
 from stargate.errors import ConfigError
 
 __all__ = ["app", "main"]
@@ -17,12 +20,38 @@ __all__ = ["app", "main"]
 app = typer.Typer(
     name="stargate",
     help="Stargate: an LLM gateway in front of AWS Bedrock.",
+    epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 config_app = typer.Typer(help="Work with configuration files.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+
+
+@app.callback()
+def connect(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="Admin API URL for the admin commands (default: $STARGATE_ADMIN_URL, "
+            "$LITELLM_URL, ./.env, else http://127.0.0.1:4001).",
+        ),
+    ] = None,
+    master_key: Annotated[
+        str | None,
+        typer.Option(
+            "--master-key",
+            help="Master key (default: $STARGATE_MASTER_KEY, $LITELLM_MASTER_KEY, ./.env).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Stargate: an LLM gateway in front of AWS Bedrock."""
+    connection.options.url = url
+    connection.options.master_key = master_key
+
 
 ConfigOption = Annotated[
     Path | None,
@@ -180,6 +209,9 @@ def config_check(path: Annotated[Path, typer.Argument(help="The config.yaml to c
         typer.echo(f"warning: {warning}", err=True)
     names = sorted({d.model_name for d in loaded.deployments})
     typer.echo(f"{path}: ok, {len(loaded.deployments)} deployments ({', '.join(names)})")
+
+
+register(app)
 
 
 def main() -> None:
