@@ -36,6 +36,7 @@ from stargate.errors import PermissionDenied, StargateError
 from stargate.governance.windows import utc_now
 from stargate.pipeline import Principal
 from stargate.providers.base import CallContext
+from stargate.ui.app import mount_ui
 
 __all__ = ["create_admin_app", "public_params"]
 
@@ -191,6 +192,31 @@ def create_admin_app(runtime: Runtime) -> FastAPI:
             now=utc_now(),
         )  # fmt: skip
         return {"rebuilt_windows": windows}
+
+    async def check_master(key: str) -> bool:
+        try:
+            principal = await runtime.pipeline.authenticate(key)
+        except StargateError:
+            return False
+        return principal.kind == "master"
+
+    async def test_model(model_name: str) -> tuple[bool, str]:
+        found = [d for d in runtime.deployments if d.model_name == model_name]
+        if not found:
+            return False, f"no deployment serves {model_name!r}"
+        ok, entry = await _check(found[0])
+        return ok, "answered a one-token request" if ok else str(entry.get("error", "failed"))
+
+    mount_ui(
+        app,
+        service=service,
+        spend=SpendAdmin(runtime.database),
+        database=runtime.database,
+        check_master=check_master,
+        test_model=test_model,
+        require_master=require_master,
+        budget_timezone=runtime.config.budget_timezone,
+    )
 
     for route in [*health_routes(runtime, include_plain_health=False), *public_routes(runtime)]:
         app.router.routes.append(route)
