@@ -20,6 +20,7 @@ from stargate.pipeline.ledger_rows import spend_row
 from stargate.pipeline.records import Outcome, Recorder
 from stargate.providers.registry import ProviderSet
 from stargate.routing import Router
+from stargate.routing.health import Cooldowns, DeploymentHealth
 from stargate.store.counters_memory import MemoryCounters
 from stargate.store.counters_redis import RedisCounters
 from stargate.store.database import Database, open_database
@@ -69,11 +70,6 @@ class Runtime:
         except BaseException:
             await database.aclose()
             raise
-        router = Router(
-            config.deployments,
-            aliases=config.model_aliases,
-            hidden_aliases=config.hidden_aliases,
-        )
         metrics = Metrics(
             drop_high_cardinality_labels=config.metrics_drop_high_cardinality_labels,
             multiprocess_dir=multiprocess_dir(os.environ),
@@ -86,16 +82,38 @@ class Runtime:
             ),
             on_export_failure=metrics.observe_callback_failure,
         )
-        ledger = await LedgerWriter.start(database, _ledger_settings(config))
+
+        def report_ledger(writer: LedgerWriter) -> None:
+            metrics.set_ledger_queue_depth(writer.pending)
+            metrics.set_journal_bytes(writer.journal_bytes)
+
+        ledger = await LedgerWriter.start(
+            database, _ledger_settings(config), on_progress=report_ledger
+        )
 
         def record_spend(outcome: Outcome) -> None:
             ledger.record(spend_row(outcome))
-            metrics.set_ledger_queue_depth(ledger.pending)
+            report_ledger(ledger)
 
         recorder = Recorder(metrics, tracer, on_outcome=record_spend)
+        cooldowns = Cooldowns(
+            allowed_fails=config.allowed_fails,
+            cooldown_seconds=config.cooldown_seconds,
+            enabled=config.cooldowns_enabled,
+        )
+        router = Router(
+            config.deployments,
+            aliases=config.model_aliases,
+            hidden_aliases=config.hidden_aliases,
+            health=DeploymentHealth(cooldowns, on_change=recorder.report_health),
+        )
         counters: CounterStore
         if config.redis_url:
-            counters = RedisCounters(config.redis_url, failure_policy=config.redis_failure_policy)
+            counters = RedisCounters(
+                config.redis_url,
+                failure_policy=config.redis_failure_policy,
+                observe=metrics.observe_redis,
+            )
         else:
             counters = MemoryCounters()
         principals = PrincipalDirectory(database, timezone=config.budget_timezone)
@@ -111,6 +129,7 @@ class Runtime:
             clock=utc_now,
             access_groups_of=access_groups_of,
             lease_seconds=config.reservation_lease_seconds,
+            on_decision=metrics.observe_admission,
         )
         pipeline = Pipeline(
             router=router,
@@ -150,6 +169,7 @@ class Runtime:
             deployments,
             aliases=self.config.model_aliases,
             hidden_aliases=self.config.hidden_aliases,
+            health=self.router.health,
         )
         retired = self.providers
         self.pipeline.reroute(router, providers)

@@ -58,6 +58,11 @@ class GatewayConfig:
     reservation_lease_seconds: int = 900
     model_aliases: Mapping[str, str] = field(default_factory=_empty)
     hidden_aliases: frozenset[str] = frozenset()
+    # Cooldowns: more than ``allowed_fails`` failures of a deployment in a minute move it to the
+    # back of its group for ``cooldown_seconds`` (``cooldowns_enabled`` off: never).
+    allowed_fails: int = 3
+    cooldown_seconds: float = 5.0
+    cooldowns_enabled: bool = True
     # Observability: the implemented LiteLLM callbacks named in ``callbacks``,
     # ``success_callback`` and ``failure_callback`` (``otel``, ``langfuse``, ``prometheus``);
     # message content in traces (``turn_off_message_logging``, ``None`` when not written); the

@@ -114,7 +114,6 @@ LITELLM_GENERAL_SETTINGS = frozenset(
 
 LITELLM_LITELLM_SETTINGS = frozenset(
     {
-        "allowed_fails",
         "budget_duration",
         "cache",
         "cache_params",
@@ -170,14 +169,12 @@ LITELLM_ROUTER_SETTINGS = frozenset(
         "client_ttl",
         "content_policy_fallbacks",
         "context_window_fallbacks",
-        "cooldown_time",
         "debug_level",
         "default_fallbacks",
         "default_litellm_params",
         "default_max_parallel_requests",
         "default_priority",
         "deployment_affinity_ttl_seconds",
-        "disable_cooldowns",
         "enable_pre_call_check",
         "enable_pre_call_checks",
         "enable_tag_filtering",

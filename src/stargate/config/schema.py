@@ -145,10 +145,14 @@ class AliasTarget(_Section):
 
 
 class RouterSettings(_Section):
-    """``router_settings``: ``model_group_alias`` is implemented; LiteLLM's other router keys
-    are warned about and kept raw in :attr:`GatewayConfig.router_settings`."""
+    """``router_settings``: ``model_group_alias`` and the cooldowns (``allowed_fails``,
+    ``cooldown_time``, ``disable_cooldowns``) are implemented; LiteLLM's other router keys are
+    warned about and kept raw in :attr:`GatewayConfig.router_settings`."""
 
     model_group_alias: dict[NonEmpty, NonEmpty | AliasTarget] = Field(default_factory=dict)
+    allowed_fails: int = Field(default=3, ge=0)
+    cooldown_time: float = Field(default=5.0, ge=0)
+    disable_cooldowns: bool = False
 
 
 EnvValue = str | int | bool | Decimal | None

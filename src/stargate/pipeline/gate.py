@@ -17,6 +17,13 @@ from datetime import datetime
 from stargate.config.deployment import Deployment
 from stargate.core import Usage
 from stargate.core.cost import cost_micro
+from stargate.errors import (
+    AuthenticationFailed,
+    BudgetExceeded,
+    PermissionDenied,
+    RateLimited,
+    StargateError,
+)
 from stargate.governance.admission import Admitted, Refused, lowered_max_tokens, plan_admission
 from stargate.governance.counters import CounterStore
 from stargate.governance.policy import authorize
@@ -57,11 +64,17 @@ class Gate:
         clock: Callable[[], datetime],
         access_groups_of: Callable[[str], frozenset[str]],
         lease_seconds: int = 900,
+        on_decision: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_decision(outcome)`` hears every admission of a limited principal:
+        ``admitted``, ``lowered`` (max_tokens cut to fit), ``budget_exceeded``,
+        ``rate_limited``, ``denied`` (model not allowed, key expired) or ``error`` (the
+        counters could not answer)."""
         self._counters = counters
         self._clock = clock
         self._groups_of = access_groups_of
         self._lease = lease_seconds
+        self._on_decision = on_decision
 
     async def admit(
         self,
@@ -73,9 +86,34 @@ class Gate:
         prompt_tokens: Callable[[], int],
         max_tokens: int | None,
     ) -> Ticket:
-        ticket = Ticket(request_id)
         if not principal.scopes:
-            return ticket  # the master key: no limits apply
+            return Ticket(request_id)  # the master key: no limits apply
+        try:
+            ticket = await self._admit(
+                principal, model, deployments, request_id=request_id,
+                prompt_tokens=prompt_tokens, max_tokens=max_tokens,
+            )  # fmt: skip
+        except StargateError as err:
+            self._decided(_refusal_outcome(err))
+            raise
+        self._decided("lowered" if ticket.max_tokens is not None else "admitted")
+        return ticket
+
+    def _decided(self, outcome: str) -> None:
+        if self._on_decision is not None:
+            self._on_decision(outcome)
+
+    async def _admit(
+        self,
+        principal: Principal,
+        model: str,
+        deployments: Sequence[Deployment],
+        *,
+        request_id: str,
+        prompt_tokens: Callable[[], int],
+        max_tokens: int | None,
+    ) -> Ticket:
+        ticket = Ticket(request_id)
         now = self._clock()
         authorize(principal.scopes, model, now=now, access_groups_of=self._groups_of)
         wanted = max_tokens or max(output_limit(d) for d in deployments)
@@ -120,6 +158,16 @@ class Gate:
             await asyncio.shield(job)
         except Exception:  # the lease still expires; counters can be rebuilt from the ledger
             log.exception("settling %s failed", ticket.request_id)
+
+
+def _refusal_outcome(err: StargateError) -> str:
+    if isinstance(err, BudgetExceeded):
+        return "budget_exceeded"
+    if isinstance(err, RateLimited):
+        return "rate_limited"
+    if isinstance(err, PermissionDenied | AuthenticationFailed):
+        return "denied"
+    return "error"
 
 
 def _dearest(deployments: Sequence[Deployment], prompt: int, max_tokens: int) -> Pricing:

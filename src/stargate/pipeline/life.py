@@ -203,6 +203,12 @@ class Pipeline:
             self._recorder.report_budgets(principal, ticket.admitted.budgets)
         return ticket
 
+    def _attempt_failed(
+        self, record: RequestRecord, deployment: Deployment, err: StargateError, *, retry: bool
+    ) -> None:
+        self._router.health.failed(deployment, err.status)
+        record.attempt_failed(deployment, err, retry=retry)
+
     async def _settle(
         self, ticket: Ticket | None, usage: Usage | None, deployment: Deployment | None
     ) -> None:
@@ -235,6 +241,7 @@ class Pipeline:
         usage: Usage | None = None
         try:
             deployments = self._router.resolve(model)
+            health = self._router.health
             ticket = await self._admit(model, principal, ctx, deployments, spend)
             call = CallContext(request_id=ctx.request_id)
             for number, deployment in enumerate(deployments, start=1):
@@ -243,10 +250,11 @@ class Pipeline:
                     result = await attempt(deployment, self._providers.get(deployment.id), call)
                 except StargateError as err:
                     retry = err.retryable and number < len(deployments)
-                    record.attempt_failed(deployment, err, retry=retry)
+                    self._attempt_failed(record, deployment, err, retry=retry)
                     if retry:
                         continue
                     raise
+                health.succeeded(deployment)
                 usage = usage_of(result)
                 record.succeeded(deployment, usage)
                 ctx.cost_micro, ctx.served_by = record.cost_micro, deployment
@@ -276,6 +284,7 @@ class Pipeline:
         ticket: Ticket | None = None
         try:
             deployments = self._router.resolve(model)
+            health = self._router.health
             ticket = await self._admit(model, principal, ctx, deployments, spend)
             if spend is not None:
                 meter.prompt_estimate = spend.prompt_tokens
@@ -288,13 +297,14 @@ class Pipeline:
                 except StargateError as err:
                     await items.aclose()
                     retry = err.retryable and number < len(deployments)
-                    record.attempt_failed(deployment, err, retry=retry)
+                    self._attempt_failed(record, deployment, err, retry=retry)
                     if retry:
                         continue
                     raise
                 except BaseException:
                     await items.aclose()
                     raise
+                health.succeeded(deployment)
                 record.first_item()
                 return self._relay(first, items, deployment, meter, ticket, record)
             raise AssertionError("a model group always has a deployment")  # pragma: no cover

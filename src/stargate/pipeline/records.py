@@ -14,9 +14,10 @@ from stargate.core.cost import cost_micro
 from stargate.errors import StargateError
 from stargate.governance.admission import BudgetState
 from stargate.pipeline.principals import Principal
+from stargate.routing.health import Health
 from stargate.telemetry import Metrics, RequestLabels
 from stargate.telemetry.logging import AccessLog
-from stargate.telemetry.metric_labels import BudgetOwner
+from stargate.telemetry.metric_labels import BudgetOwner, DeploymentLabels, DeploymentState
 from stargate.telemetry.tracing import AttemptTrace, RequestTrace, Tracer
 
 __all__ = ["Outcome", "Recorder", "RequestRecord"]
@@ -57,6 +58,21 @@ class Recorder:
         self.access_log = access_log or AccessLog()
         self.on_outcome = on_outcome
         self.clock = clock
+
+    def report_health(
+        self, deployment: Deployment, health: Health, cooled_status: int | None
+    ) -> None:
+        """A deployment's health changed (``DeploymentHealth``'s reporter): the
+        ``litellm_deployment_state`` gauge, and ``litellm_deployment_cooled_down`` when the change
+        put it in cooldown."""
+        labels = DeploymentLabels(
+            litellm_model_name=deployment.model,
+            model_id=deployment.id,
+            api_provider=deployment.provider,
+        )
+        self.metrics.set_deployment_state(labels, DeploymentState(int(health)))
+        if cooled_status is not None:
+            self.metrics.observe_cooldown(labels, exception_status=cooled_status)
 
     def report_budgets(self, principal: Principal, budgets: Sequence[BudgetState]) -> None:
         """Feed the remaining/max budget gauges of the key, user and team from an admission:

@@ -7,6 +7,8 @@ the rotation is the fallback when an attempt fails before anything reached the c
 A name is resolved in this order: an exact ``model_name``; an alias
 (``router_settings.model_group_alias``); a wildcard ``model_name`` (``claude-opus-*``) that
 matches it, the most specific pattern (longest) first.
+
+Deployments in cooldown (:mod:`stargate.routing.health`) move to the end of the order.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 
 from stargate.config.deployment import Deployment
 from stargate.errors import NotFound
+from stargate.routing.health import DeploymentHealth
 
 __all__ = ["ModelGroup", "Router"]
 
@@ -53,7 +56,10 @@ class Router:
         *,
         aliases: Mapping[str, str] | None = None,
         hidden_aliases: Iterable[str] = (),
+        health: DeploymentHealth | None = None,
     ) -> None:
+        # Shared by the routers that replace each other as models are added at runtime.
+        self.health = health if health is not None else DeploymentHealth()
         grouped: dict[str, list[Deployment]] = {}
         for deployment in deployments:
             grouped.setdefault(deployment.model_name, []).append(deployment)
@@ -109,4 +115,4 @@ class Router:
                 param="model",
                 code="model_not_found",
             )
-        return group.ordered()
+        return self.health.order(group.ordered())

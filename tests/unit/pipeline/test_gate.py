@@ -7,7 +7,7 @@ import pytest
 
 from stargate.config.deployment import Deployment, ModelInfo
 from stargate.core import Usage
-from stargate.errors import BudgetExceeded, ModelAccessDenied
+from stargate.errors import BudgetExceeded, ModelAccessDenied, RateLimited
 from stargate.governance.durations import parse_window
 from stargate.governance.policy import BudgetWindow, Limits
 from stargate.pipeline import Gate, Principal
@@ -81,3 +81,33 @@ async def test_the_master_key_is_not_limited() -> None:
                            request_id="r5", prompt_tokens=never, max_tokens=None)  # fmt: skip
     assert ticket.admitted is None
     await g.settle(ticket, Usage(1, 1), DEPLOYMENT)
+
+
+async def test_every_admission_decision_is_reported_by_outcome() -> None:
+    decisions: list[str] = []
+    g = Gate(MemoryCounters(clock=lambda: NOW), clock=lambda: NOW,
+             access_groups_of=lambda _: frozenset(), on_decision=decisions.append)  # fmt: skip
+
+    async def admit(p: Principal, request_id: str) -> None:
+        await g.admit(p, "m", [DEPLOYMENT], request_id=request_id,
+                      prompt_tokens=lambda: 100, max_tokens=1000)  # fmt: skip
+
+    def budgeted(name: str, limit_micro: int, models: tuple[str, ...] = ()) -> Principal:
+        limits = Limits(models=models, budgets=(BudgetWindow(limit_micro, parse_window("1d")),))
+        return Principal("key", name, name, scopes=((f"key:{name}", limits),))
+
+    await admit(budgeted("a", 1_000_000), "a")
+    await admit(budgeted("b", 1100), "b")
+    with pytest.raises(BudgetExceeded):
+        await admit(budgeted("c", 50), "c")
+    with pytest.raises(ModelAccessDenied):
+        await admit(budgeted("d", 10_000, models=("other",)), "d")
+    rpm = Limits(rpm=1)
+    limited = Principal("key", "r", "rpm", scopes=(("key:r", rpm),))
+    await admit(limited, "e")
+    with pytest.raises(RateLimited):
+        await admit(limited, "f")
+    await admit(Principal("master", "h", "master"), "g")  # no limits: no decision
+    assert decisions == [
+        "admitted", "lowered", "budget_exceeded", "denied", "admitted", "rate_limited",
+    ]  # fmt: skip

@@ -28,6 +28,7 @@ from stargate.pipeline import Pipeline, Principal, RequestContext
 from stargate.pipeline.records import Recorder
 from stargate.providers.base import CallContext, Provider
 from stargate.routing import Router
+from stargate.routing.health import Cooldowns, DeploymentHealth
 from stargate.telemetry import Metrics
 
 MASTER = "sk-master-0123456789"
@@ -153,3 +154,31 @@ async def test_metrics_count_success_and_failure() -> None:
     text = pipeline._recorder.metrics.exposition().decode()
     assert 'exception_class="UpstreamAccessDenied"' in text
     assert 'status_code="403"' in text
+
+
+async def test_a_failing_deployment_is_cooled_down_and_reported() -> None:
+    a, b = FakeProvider("a", UpstreamThrottled("busy")), FakeProvider("b")
+    deps = [Deployment(id=f.name, model_name="m", provider="bedrock", model=f.name) for f in (a, b)]
+    recorder = Recorder(Metrics())
+    health = DeploymentHealth(Cooldowns(allowed_fails=1, cooldown_seconds=60),
+                              on_change=recorder.report_health)  # fmt: skip
+    pipeline = Pipeline(router=Router(deps, health=health), providers=Providers({"a": a, "b": b}),
+                        recorder=recorder, master_key=MASTER)  # fmt: skip
+    master = Principal("master", "h", "master")
+    for _ in range(6):
+        assert (await pipeline.complete(request(), master, ctx())).model == "b"
+    # a failed on its first two turns, then stayed behind b for the cooldown (its third turn).
+    assert (a.calls, b.calls) == (2, 6)
+    text = recorder.metrics.exposition().decode()
+    assert (
+        'litellm_deployment_state{api_base="",api_provider="bedrock",litellm_model_name="a",'
+        'model_id="a"} 2.0' in text
+    )
+    assert (
+        'litellm_deployment_state{api_base="",api_provider="bedrock",litellm_model_name="b",'
+        'model_id="b"}' not in text
+    )  # never unwell: nothing to report
+    assert (
+        'litellm_deployment_cooled_down_total{api_base="",api_provider="bedrock",'
+        'exception_status="429",litellm_model_name="a",model_id="a"} 1.0' in text
+    )
