@@ -11,6 +11,7 @@ import httpx2 as httpx
 import pytest
 
 from stargate.governance.keys import hash_key
+from tests.e2e.admin_client import new_key
 from tests.e2e.processes import (
     MASTER_KEY,
     TEST_SECRET_ACCESS_KEY,
@@ -19,6 +20,7 @@ from tests.e2e.processes import (
     run_gateway,
     stop,
 )
+from tests.redis_service import require_redis
 from tests.unit.telemetry.otlp_receiver import threaded_receiver
 from tests.unit.telemetry.promql import Scrape, Store, evaluate
 
@@ -145,3 +147,73 @@ def test_no_key_or_secret_in_logs_metrics_or_traces(emulator: Emulator, tmp_path
         assert secret not in log
         assert secret not in metrics_text
         assert secret.encode() not in exported
+
+
+PAIR_CONFIG = """\
+model_list:
+  - model_name: pair
+    litellm_params:
+      model: bedrock/us.amazon.nova-micro-v1:0
+      aws_region_name: us-east-1
+    model_info: {id: pair-east}
+  - model_name: pair
+    litellm_params:
+      model: bedrock/us.amazon.nova-micro-v1:0
+      aws_region_name: us-west-2
+    model_info: {id: pair-west}
+  - model_name: solo
+    litellm_params:
+      model: bedrock/us.amazon.nova-micro-v1:0
+      aws_region_name: us-east-1
+router_settings:
+  allowed_fails: 1
+  cooldown_time: 60
+"""
+
+
+def test_gateway_internals_are_reported_from_real_traffic(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """Deployment state and cooldowns, admission decisions, Redis round trips and the ledger's
+    queue and journal, as the gateway itself reports them (nothing fed by the test)."""
+    config = tmp_path / "config.yaml"
+    config.write_text(PAIR_CONFIG)
+    with run_gateway(emulator.url, tmp_path, "--config", str(config),
+                     STARGATE_REDIS_URL=require_redis()) as gateway:  # fmt: skip
+        rich = new_key(gateway, models=["pair"], max_budget=5.0)
+        poor = new_key(gateway, models=["pair"], max_budget=0.0000001)
+        assert chat(gateway, "pair", "hello", rich).status_code == 200
+        assert chat(gateway, "pair", "hello", poor).status_code == 429  # budget exceeded
+        assert chat(gateway, "solo", "hello", rich).status_code == 403  # not on its list
+        # Both deployments throttled twice: more than allowed_fails (1) in a minute.
+        for _ in range(2):
+            assert chat(gateway, "pair", "[[fault:throttle]]", rich).status_code == 429
+        text = scrape(gateway).text
+        assert chat(gateway, "pair", "well again", rich).status_code == 200
+        after = scrape(gateway).text
+
+    def value(exposition: str, name: str, **labels: str) -> float:
+        store = Store.of([Scrape(0.0, exposition)])
+        matcher = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        result = evaluate(f"sum({name}{{{matcher}}})", store, 0.0)
+        assert isinstance(result, list)
+        return result[0][1] if result else 0.0
+
+    for deployment in ("pair-east", "pair-west"):
+        assert value(text, "litellm_deployment_state", model_id=deployment) == 2.0
+        assert value(text, "litellm_deployment_cooled_down_total", model_id=deployment,
+                     exception_status="429") == 1.0  # fmt: skip
+    # The request after the cooldowns was served by one of them, which is healthy again.
+    states = sorted(
+        value(after, "litellm_deployment_state", model_id=d) for d in ("pair-east", "pair-west")
+    )
+    assert states == [0.0, 2.0]
+    assert value(after, "stargate_admission_decisions_total", outcome="admitted") == 4.0
+    assert value(after, "stargate_admission_decisions_total", outcome="budget_exceeded") == 1.0
+    assert value(after, "stargate_admission_decisions_total", outcome="denied") == 1.0
+    # One round trip per admission that reached the counters (the refused model did not), one
+    # per settlement of an admitted request.
+    assert value(after, "stargate_redis_latency_seconds_count", operation="admit") == 5.0
+    assert value(after, "stargate_redis_latency_seconds_count", operation="settle") == 4.0
+    assert "stargate_ledger_queue_depth" in after
+    assert "stargate_journal_bytes" in after

@@ -9,7 +9,6 @@ except under ``CI=true``, where it fails. Time is an injected clock the tests mo
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import redis
+from tests.redis_service import require_redis
 
 from stargate.governance.admission import (
     AdmissionRequest,
@@ -36,7 +36,6 @@ from stargate.governance.windows import CalendarWindow, LifetimeWindow
 from stargate.store.counters_memory import MemoryCounters
 from stargate.store.counters_redis import RedisCounters
 
-REDIS_URL = os.environ.get("STARGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -57,18 +56,7 @@ class Clock:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    try:
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-        try:
-            client.ping()
-        finally:
-            client.close()
-    except redis.RedisError as exc:
-        reason = f"Redis is not reachable at {REDIS_URL}: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return REDIS_URL
+    return require_redis()
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import redis
+from tests.redis_service import require_redis
 
 from stargate.errors import ServiceUnavailable
 from stargate.governance.admission import (
@@ -37,25 +38,13 @@ from stargate.store.counters_redis import RedisCounters
 
 pytestmark = pytest.mark.redis
 
-REDIS_URL = os.environ.get("STARGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BUDGET_MICRO, RESERVE_MICRO = 1_000_000, 50_000
 RPM = 37
 
 
 @pytest.fixture(scope="module")
 def redis_url() -> str:
-    try:
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-        try:
-            client.ping()
-        finally:
-            client.close()
-    except redis.RedisError as exc:
-        reason = f"Redis is not reachable at {REDIS_URL}: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return REDIS_URL
+    return require_redis()
 
 
 @pytest.fixture
@@ -216,6 +205,20 @@ async def test_one_script_call_per_admission_and_per_settlement(
     assert calls == ["EVALSHA"]
     assert await counters.settle("r", 3, 5)
     assert calls == ["EVALSHA", "EVALSHA"]
+
+
+async def test_every_round_trip_is_reported_by_operation(redis_url: str, prefix: str) -> None:
+    seen: list[tuple[str, float]] = []
+    counters = RedisCounters(redis_url, prefix, observe=lambda op, s: seen.append((op, s)))
+    try:
+        await counters.admit(admission("r", lifetime_check("key:k")))
+        await counters.settle("r", 1, 1)
+        await counters.spent("key:k", "all")
+        await counters.rebuild("key:k", "all", 5)
+    finally:
+        await counters.aclose()
+    assert [op for op, _ in seen] == ["admit", "settle", "read", "rebuild"]
+    assert all(seconds > 0 for _, seconds in seen)
 
 
 async def test_scripts_are_reloaded_after_redis_forgets_them(

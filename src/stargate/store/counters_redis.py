@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from importlib.resources import files
 from typing import Any, TypeVar
@@ -80,13 +81,17 @@ class RedisCounters:
         failure_policy: FailurePolicy = "closed",
         timeout_s: float = DEFAULT_TIMEOUT_S,
         clock: Clock = utc_now,
+        observe: Callable[[str, float], None] | None = None,
     ) -> None:
+        """``observe(operation, seconds)`` is told how long each Redis round trip took
+        (``admit``, ``settle``, ``read``, ``rebuild``), timeouts and failures included."""
         if not prefix or any(c in prefix for c in "{}"):
             raise ValueError("a counter prefix is a non-empty name without braces")
         self._prefix = f"{{{prefix}}}:"
         self._policy = failure_policy
         self._timeout = timeout_s
         self._clock = clock
+        self._observe = observe
         pool: BlockingConnectionPool = BlockingConnectionPool.from_url(
             redis_url,
             max_connections=_MAX_CONNECTIONS,
@@ -108,7 +113,7 @@ class RedisCounters:
     async def admit(self, request: AdmissionRequest) -> Admission:
         payload = orjson.dumps(self._payload(request))
         try:
-            reply = await self._bounded(self._admit_script(args=[self._prefix, payload]))
+            reply = await self._bounded(self._admit_script(args=[self._prefix, payload]), "admit")
         except _UNREACHABLE as exc:
             if self._policy == "open":
                 _log.warning(
@@ -135,7 +140,7 @@ class RedisCounters:
             RECORD_GRACE_SECONDS,
         ]
         try:
-            reply = await self._bounded(self._settle_script(args=args))
+            reply = await self._bounded(self._settle_script(args=args), "settle")
         except (*_UNREACHABLE, RedisError) as exc:
             _log.warning(
                 "could not settle %s (%s): its reservation expires with its lease; "
@@ -150,7 +155,9 @@ class RedisCounters:
         return await self.settle(request_id, 0, 0)
 
     async def spent(self, scope: str, window_key: str) -> MicroUSD:
-        value = await self._command(self._redis.hget(self._budget_key(scope, window_key), "spent"))
+        value = await self._command(
+            self._redis.hget(self._budget_key(scope, window_key), "spent"), "read"
+        )
         return int(value or 0)
 
     async def rebuild(
@@ -168,21 +175,26 @@ class RedisCounters:
             pipe.hset(key, "spent", str(spent_micro))
             if reset_at is not None:
                 pipe.pexpire(key, self._ttl_ms(reset_at, self._clock()), nx=True)
-            await self._command(pipe.execute())
+            await self._command(pipe.execute(), "rebuild")
 
     async def aclose(self) -> None:
         await self._redis.aclose(close_connection_pool=True)
 
     # --- the wire ------------------------------------------------------------------------------
 
-    async def _bounded(self, call: Awaitable[_T]) -> _T:
+    async def _bounded(self, call: Awaitable[_T], operation: str) -> _T:
         # Connecting and one command, each bounded by the socket timeouts, plus a margin.
-        async with asyncio.timeout(self._timeout * 3):
-            return await call
-
-    async def _command(self, call: Awaitable[_T]) -> _T:
+        started = time.perf_counter()
         try:
-            return await self._bounded(call)
+            async with asyncio.timeout(self._timeout * 3):
+                return await call
+        finally:
+            if self._observe is not None:
+                self._observe(operation, time.perf_counter() - started)
+
+    async def _command(self, call: Awaitable[_T], operation: str) -> _T:
+        try:
+            return await self._bounded(call, operation)
         except _UNREACHABLE as exc:
             raise ServiceUnavailable("The counter store (Redis) is unavailable") from exc
 

@@ -65,6 +65,7 @@ class Journal:
     dirty: bool = False
     written: dict[int, int] = field(default_factory=dict)
     committed: dict[int, int] = field(default_factory=dict)
+    sizes: dict[int, int] = field(default_factory=dict)  # bytes of this writer's live segments
     closed: list[int] = field(default_factory=list)
     adopted: list[_Adopted] = field(default_factory=list)
 
@@ -91,6 +92,7 @@ class Journal:
         while view:
             view = view[os.write(self.fd, view) :]
         self.written[self.seq] = self.written.get(self.seq, 0) + 1
+        self.sizes[self.seq] = self.sizes.get(self.seq, 0) + len(line)
         self.dirty = True
         return self.seq
 
@@ -109,6 +111,11 @@ class Journal:
         """Rows of this writer's segments that the database has not committed yet."""
         return sum(n - self.committed.get(seq, 0) for seq, n in self.written.items())
 
+    @property
+    def size(self) -> int:
+        """Bytes in this writer's segments on disk (adopted ones not counted)."""
+        return sum(self.sizes.values())
+
     def mark_committed(self, seq: int, count: int) -> None:
         """``count`` rows of segment ``seq`` are committed. A segment whose every row is
         committed is emptied: truncated if current, deleted if closed."""
@@ -117,7 +124,7 @@ class Journal:
             return
         if seq == self.seq:
             os.ftruncate(self.fd, 0)
-            self.written[seq] = self.committed[seq] = 0
+            self.written[seq] = self.committed[seq] = self.sizes[seq] = 0
         elif seq in self.closed:
             self._forget(seq)
 
@@ -208,6 +215,7 @@ class Journal:
         self._segment_path(seq).unlink(missing_ok=True)
         self.written.pop(seq, None)
         self.committed.pop(seq, None)
+        self.sizes.pop(seq, None)
         if seq in self.closed:
             self.closed.remove(seq)
 

@@ -63,8 +63,10 @@ class LedgerWriter:
         settings: LedgerSettings,
         *,
         clock: Callable[[], datetime] = _utc_now,
+        on_progress: Callable[[LedgerWriter], None] | None = None,
     ) -> None:
         self._database = database
+        self._on_progress = on_progress
         self._journal = journal
         self._settings = settings
         self._clock = clock
@@ -83,10 +85,18 @@ class LedgerWriter:
         self.rejected = 0  # rows set aside for good (see rejected.jsonl)
 
     @classmethod
-    async def start(cls, database: Database, settings: LedgerSettings) -> LedgerWriter:
-        """Open the journal (adopting what stopped writers left) and start the writer task."""
+    async def start(
+        cls,
+        database: Database,
+        settings: LedgerSettings,
+        *,
+        on_progress: Callable[[LedgerWriter], None] | None = None,
+    ) -> LedgerWriter:
+        """Open the journal (adopting what stopped writers left) and start the writer task.
+        ``on_progress(writer)`` is called after each committed batch (to report
+        :attr:`pending` and :attr:`journal_bytes`)."""
         journal = await asyncio.to_thread(Journal.open, settings.journal_dir)
-        writer = cls(database, journal, settings)
+        writer = cls(database, journal, settings, on_progress=on_progress)
         writer._task = asyncio.create_task(writer._run(), name="stargate-ledger-writer")
         return writer
 
@@ -121,6 +131,11 @@ class LedgerWriter:
     def pending(self) -> int:
         """Rows recorded by this writer and not yet committed to the database."""
         return self._journal.uncommitted
+
+    @property
+    def journal_bytes(self) -> int:
+        """Bytes of this writer's journal on disk: rows not committed yet, or not truncated."""
+        return self._journal.size
 
     @property
     def healthy(self) -> bool:
@@ -257,6 +272,8 @@ class LedgerWriter:
         for seq, count in Counter(seq for seq, _ in batch).items():
             if seq >= 0:
                 self._journal.mark_committed(seq, count)
+        if self._on_progress is not None:
+            self._on_progress(self)
 
     async def _write_retrying(self, rows: list[SpendRow]) -> None:
         delay = self._settings.retry_initial

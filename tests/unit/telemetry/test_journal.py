@@ -35,11 +35,14 @@ def test_a_fully_committed_current_segment_is_truncated(tmp_path: Path) -> None:
     journal = Journal.open(tmp_path)
     seq = journal.append(b"a\n")
     journal.append(b"b\n")
+    assert journal.size == 4
     journal.mark_committed(seq, 1)
     assert segment(journal, seq).stat().st_size == 4  # one row is still uncommitted
+    assert journal.size == 4
     journal.mark_committed(seq, 1)
     assert segment(journal, seq).stat().st_size == 0
     assert journal.uncommitted == 0
+    assert journal.size == 0
     journal.append(b"c\n")
     assert lines_of(segment(journal, seq)) == [b"c"]
     journal.close()
@@ -50,6 +53,7 @@ def test_a_rotated_segment_is_backlog_until_replayed(tmp_path: Path) -> None:
     journal.append(b"spilled\n")
     journal.rotate()
     journal.append(b"next\n")
+    assert journal.size == len(b"spilled\nnext\n")
     (closed,) = journal.backlog()
     assert closed.seq == 1
     assert lines_of(closed.path) == [b"spilled"]
@@ -58,6 +62,7 @@ def test_a_rotated_segment_is_backlog_until_replayed(tmp_path: Path) -> None:
     assert not closed.path.exists()
     assert journal.backlog() == []
     assert journal.uncommitted == 1
+    assert journal.size == len(b"next\n")
     journal.close()
 
 

@@ -97,11 +97,18 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
 async def test_every_recorded_row_is_committed_once_in_bounded_batches(
     database: Database, tmp_path: Path, recorder: Recorder
 ) -> None:
-    writer = await LedgerWriter.start(database, settings(tmp_path, batch_size=500))
+    progress: list[tuple[int, int]] = []
+    writer = await LedgerWriter.start(
+        database, settings(tmp_path, batch_size=500),
+        on_progress=lambda w: progress.append((w.pending, w.journal_bytes)),
+    )  # fmt: skip
     for n in range(1200):
         assert writer.record(row(n))
+    assert writer.journal_bytes > 0
     assert await writer.flush(10)
     assert writer.pending == 0
+    assert writer.journal_bytes == 0
+    assert progress[-1] == (0, 0)  # told after each batch: the gauges fall back to zero
     assert len(await stored(database)) == 1200
     assert max(recorder.batches) <= 500
     assert sum(recorder.batches) == 1200
