@@ -102,7 +102,7 @@ def _first(
 
 
 def _checked_url(url: str, origin: str) -> str:
-    text = url.strip().rstrip("/")
+    text = url.strip()
     if "://" not in text:
         text = f"http://{text}"
     parts = urlsplit(text)
@@ -112,7 +112,7 @@ def _checked_url(url: str, origin: str) -> str:
         parts.port  # noqa: B018 - validates the port
     except ValueError as exc:
         raise InputError(f"{url!r} ({origin}) has a bad port") from exc
-    return text
+    return text.rstrip("/")
 
 
 def resolve(

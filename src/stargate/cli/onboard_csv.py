@@ -134,7 +134,7 @@ def parse_csv(text: str) -> tuple[list[Row], list[RowError]]:
     """The good rows and one error per bad row (line numbers count from the header, line 1).
     Blank lines and lines starting with ``#`` are skipped; an email given twice is an error on
     its second line."""
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")), strict=True)
     header: list[str | None] | None = None
     rows: list[Row] = []
     errors: list[RowError] = []
