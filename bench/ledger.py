@@ -2,7 +2,7 @@
 
     uv run python -m bench.ledger record [--rows 50000] [--database-url URL]
     uv run python -m bench.ledger queries --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
-        [--rows 1000000] [--keep]
+        [--rows 1000000] [--keep | --schema NAME_OF_A_KEPT_SCHEMA]
 
 ``record``: the CPU time the event-loop thread spends in ``LedgerWriter.record`` (journal append
 with ``os.write`` plus queueing), measured with ``time.thread_time`` around the calls only, while
@@ -192,10 +192,18 @@ async def timed(label: str, operation: Callable[[], Awaitable[Any]], runs: int =
     print(f"{label:<52} median {statistics.median(samples):7.1f} ms   max {max(samples):7.1f} ms")
 
 
-async def bench_queries(database_url: str, rows: int, profile: Profile, keep: bool) -> None:
-    schema = f"stargate_bench_{uuid.uuid4().hex[:8]}"
+async def bench_queries(
+    database_url: str, rows: int, profile: Profile, keep: bool, reuse: str | None = None
+) -> None:
+    schema = reuse or f"stargate_bench_{uuid.uuid4().hex[:8]}"
     url = make_url(database_url).update_query_dict({"schema": schema})
     database = await open_database(url.render_as_string(hide_password=False))
+    if reuse:  # a schema an earlier --keep run loaded
+        try:
+            await run_queries(database)
+        finally:
+            await database.aclose()
+        return
     try:
         await upgrade_database(database)
         loaded = time.perf_counter()
@@ -230,7 +238,7 @@ async def run_queries(database: Database) -> None:
 
     def report(group_by: str) -> Callable[[], Awaitable[Any]]:
         body = {**month, "group_by": group_by}
-        return lambda: spend.global_report(parse_body(GlobalSpendReportQuery, body))
+        return lambda: spend.global_report_json(parse_body(GlobalSpendReportQuery, body))
 
     first = await spend.logs(parse_body(SpendLogsQuery, {"limit": 100}))
     await timed("/spend/logs, one page of 100 (newest)", logs({"limit": 100}))
@@ -240,7 +248,22 @@ async def run_queries(database: Database) -> None:
     await timed("/spend/logs?user_id=&start_date=&end_date=&summarize=false",
                 logs({"user_id": user, **month, "summarize": "false"}))  # fmt: skip
     await timed("/spend/logs?start_date=&end_date= (30-day summary)", logs(month))
-    await timed("/global/spend/report, 30 days, group_by=team", report("team"))
+    # The report as the route serves it (JSON bytes). By team: a fresh process builds all 30
+    # days ("cold"); afterwards each request rebuilds only the days that moved (here the newest
+    # day is dropped from the cache before every request, as if today's rows kept arriving).
+    month_team = parse_body(GlobalSpendReportQuery, {**month, "group_by": "team"})
+
+    async def team_cold() -> bytes:
+        return await SpendAdmin(database, clock=lambda: NOW).global_report_json(month_team)
+
+    async def team_today_moved() -> bytes:
+        parts = spend.team_reports._parts
+        for key in [k for k in parts if k[1] == date(2026, 3, 31)]:
+            del parts[key]
+        return await spend.global_report_json(month_team)
+
+    await timed("/global/spend/report, 30 days, group_by=team, cold", team_cold, runs=5)
+    await timed("/global/spend/report, 30 days, group_by=team (today moved)", team_today_moved)
     await timed("/global/spend/report, 30 days, group_by=api_key", report("api_key"))
     await timed("/global/spend/report, 30 days, group_by=model", report("model"))
     await timed(
@@ -270,11 +293,14 @@ def main() -> None:
     queries.add_argument("--rows", type=int, default=1_000_000)
     queries.add_argument("--profile", choices=["skewed", "uniform"], default="skewed")
     queries.add_argument("--keep", action="store_true")
+    queries.add_argument("--schema", help="query a schema an earlier --keep run loaded")
     args = parser.parse_args()
     if args.command == "record":
         asyncio.run(bench_record(args.rows, args.database_url))
     else:
-        asyncio.run(bench_queries(args.database_url, args.rows, args.profile, args.keep))
+        asyncio.run(
+            bench_queries(args.database_url, args.rows, args.profile, args.keep, args.schema)
+        )
 
 
 if __name__ == "__main__":

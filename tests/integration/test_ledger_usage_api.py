@@ -7,12 +7,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 
 from stargate.admin.fields import parse_body
-from stargate.admin.requests import GenerateKeyRequest, NewTeamRequest, RegenerateKeyRequest
+from stargate.admin.requests import (
+    GenerateKeyRequest,
+    NewTeamRequest,
+    RegenerateKeyRequest,
+    UpdateTeamRequest,
+)
 from stargate.admin.service import AdminService
 from stargate.admin.spend_reader import LedgerSpendReader
+from stargate.admin.spend_report_cache import TeamReportCache
 from stargate.admin.spend_requests import (
     DailyActivityQuery,
     GlobalSpendReportQuery,
@@ -24,6 +31,7 @@ from stargate.errors import InvalidRequest
 from stargate.governance.keys import hash_key
 from stargate.store.database import Database
 from stargate.store.keys import KeyRepository
+from stargate.store.ledger_queries import SpendFilter
 from stargate.store.ledger_rows import SpendRow
 from stargate.store.ledger_writes import write_rows
 from stargate.store.limits import BudgetLimit
@@ -248,6 +256,60 @@ async def test_the_global_report_groups_by_team_key_user_and_model(database: Dat
         parse_body(GlobalSpendReportQuery, {**window, "api_key": KEY})
     )
     assert [entry["api_key"] for entry in as_key] == [KEY_HASH]
+
+
+async def test_the_by_team_report_is_served_from_per_day_parts_rebuilt_when_they_move(
+    database: Database,
+) -> None:
+    await seed_usage(database)
+    service = AdminService.create(database, clock=clock)
+    await service.teams.new(
+        parse_body(NewTeamRequest, {"team_id": "demo-team", "team_alias": "Demo Team"})
+    )
+    spend = SpendAdmin(database)
+    month = parse_body(GlobalSpendReportQuery, {"start_date": "2026-02-14",
+                                                "end_date": "2026-03-15"})  # fmt: skip
+
+    async def check() -> list[dict[str, Any]]:
+        served = orjson.loads(await spend.global_report_json(month))
+        assert served == await spend.global_report(month)  # the same as built from scratch
+        return served
+
+    first = await check()
+    assert len(first) == 30
+    assert spend.team_reports.rebuilt_days == 30
+    await check()
+    assert spend.team_reports.rebuilt_days == 30  # nothing moved: every day from the cache
+    # A new row of one day (ten days ago) rebuilds that day only.
+    await write_rows(database, [ledger_row(5000, days_ago=10, cost_micro=999)])
+    after = await check()
+    assert spend.team_reports.rebuilt_days == 31
+    assert after != first
+    # Renaming the team rebuilds the days that show it.
+    await service.teams.update(
+        parse_body(UpdateTeamRequest, {"team_id": "demo-team", "team_alias": "Renamed"})
+    )
+    renamed = await check()
+    assert {t["team_name"] for day in renamed for t in day["teams"]} == {
+        "Renamed",
+        "Unassigned Team",  # the other key's request, today
+    }
+    # A filter keeps parts of its own.
+    other_team = parse_body(
+        GlobalSpendReportQuery,
+        {"start_date": "2026-03-15", "end_date": "2026-03-15", "team_id": "nope"},
+    )
+    assert orjson.loads(await spend.global_report_json(other_team)) == []
+
+
+async def test_the_report_cache_stays_within_its_bytes(database: Database) -> None:
+    await seed_usage(database)
+    cache = TeamReportCache(database, max_bytes=2000)
+    body = await cache.report(SpendFilter(), date(2026, 2, 14), date(2026, 3, 15))
+    assert len(orjson.loads(body)) == 30
+    assert 0 < cache._bytes <= 2000
+    again = await cache.report(SpendFilter(), date(2026, 2, 14), date(2026, 3, 15))
+    assert again == body
 
 
 async def test_daily_activity_has_litellms_shape(database: Database) -> None:

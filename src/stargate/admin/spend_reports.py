@@ -8,6 +8,7 @@ unpriced model) are counted in ``unpriced_requests`` rather than priced at zero 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
@@ -20,13 +21,24 @@ from stargate.store.ledger_queries import RollupTotals, SpendFilter, rollup_rows
 from stargate.store.tables import teams
 from stargate.telemetry.ledger_views import usd
 
-__all__ = ["MAX_REPORT_DAYS", "daily_activity", "global_spend_report", "metrics_of"]
+__all__ = [
+    "MAX_REPORT_DAYS",
+    "ReportPlan",
+    "TeamDay",
+    "daily_activity",
+    "global_spend_report",
+    "metrics_of",
+    "report_plan",
+    "report_range",
+    "team_aliases",
+    "team_days",
+]
 
 MAX_REPORT_DAYS = 366
 _UNASSIGNED = "Unassigned Team"
 
 
-def _range(start_date: str, end_date: str) -> tuple[date, date]:
+def report_range(start_date: str, end_date: str) -> tuple[date, date]:
     first, last = date.fromisoformat(start_date), date.fromisoformat(end_date)
     if last < first:
         raise InvalidRequest("end_date is before start_date", param="end_date")
@@ -35,7 +47,7 @@ def _range(start_date: str, end_date: str) -> tuple[date, date]:
     return first, last
 
 
-async def _team_aliases(database: Database, team_ids: Iterable[str]) -> dict[str, str | None]:
+async def team_aliases(database: Database, team_ids: Iterable[str]) -> dict[str, str | None]:
     wanted = sorted({team_id for team_id in team_ids if team_id})
     if not wanted:
         return {}
@@ -51,20 +63,36 @@ def _unpriced(entry: RollupTotals | Sequence[RollupTotals]) -> dict[str, int]:
     return {"unpriced_requests": count} if count else {}
 
 
-async def global_spend_report(
-    database: Database, query: GlobalSpendReportQuery
-) -> list[dict[str, Any]]:
-    """Spend between two days (both included), grouped by ``team`` (per day, LiteLLM's
-    default), ``api_key``, ``user`` or ``model``. As in LiteLLM, naming an ``api_key`` or an
-    ``internal_user_id`` answers per key."""
-    first, last = _range(query.start_date, query.end_date)
+@dataclass(frozen=True, slots=True)
+class ReportPlan:
+    """What a ``/global/spend/report`` query asks: the grouping, the filter and the days."""
+
+    group_by: Literal["team", "api_key", "user", "model"]
+    which: SpendFilter
+    first: date
+    last: date
+
+
+def report_plan(query: GlobalSpendReportQuery) -> ReportPlan:
+    """As in LiteLLM, naming an ``api_key`` or an ``internal_user_id`` answers per key."""
+    first, last = report_range(query.start_date, query.end_date)
     which = SpendFilter(
         key_hash=hash_of(query.api_key), user_id=query.internal_user_id, team_id=query.team_id
     )
     group_by = query.group_by
     if group_by == "team" and (query.api_key or query.internal_user_id):
         group_by = "api_key"
-    match group_by:
+    return ReportPlan(group_by, which, first, last)
+
+
+async def global_spend_report(
+    database: Database, query: GlobalSpendReportQuery
+) -> list[dict[str, Any]]:
+    """Spend between two days (both included), grouped by ``team`` (per day, LiteLLM's
+    default), ``api_key``, ``user`` or ``model`` (see :func:`report_plan`)."""
+    plan = report_plan(query)
+    which, first, last = plan.which, plan.first, plan.last
+    match plan.group_by:
         case "team":
             return await _by_team(database, which, first, last)
         case "api_key":
@@ -78,9 +106,26 @@ async def global_spend_report(
 async def _by_team(
     database: Database, which: SpendFilter, first: date, last: date
 ) -> list[dict[str, Any]]:
-    # One entry per day, team, model and key: the answer is as big as that, so the rows are
-    # read lean (plain tuples) and grouped in one pass (entries within a team in no order,
-    # as LiteLLM's jsonb_agg).
+    days = await team_days(database, which, first, last)
+    return [day.body for _, day in sorted(days.items())]
+
+
+@dataclass(slots=True)
+class TeamDay:
+    """One day of the by-team report: its JSON body, and the team aliases it shows."""
+
+    body: dict[str, Any]
+    aliases: dict[str, str | None]
+
+
+async def team_days(
+    database: Database, which: SpendFilter, first: date, last: date
+) -> dict[date, TeamDay]:
+    """The by-team report's days between ``first`` and ``last`` (days without spend absent).
+
+    One entry per day, team, model and key: the answer is as big as that, so the rows are read
+    lean (plain tuples) and grouped in one pass (entries within a team in no order, as
+    LiteLLM's jsonb_agg)."""
     found = await rollup_rows(
         database, which, first_day=first, last_day=last,
         group_by=("day", "team_id", "model", "key_hash"),
@@ -89,9 +134,9 @@ async def _by_team(
     grouped: dict[date, dict[str, list[tuple[Any, ...]]]] = {}
     for entry in found:
         grouped.setdefault(entry[0], {}).setdefault(entry[1], []).append(entry)
-    aliases = await _team_aliases(database, {t for by_team in grouped.values() for t in by_team})
-    report: list[dict[str, Any]] = []
-    for day, by_team in sorted(grouped.items()):
+    aliases = await team_aliases(database, {t for by_team in grouped.values() for t in by_team})
+    days: dict[date, TeamDay] = {}
+    for day, by_team in grouped.items():
         shown = []
         for team_id, entries in sorted(by_team.items()):
             name = (aliases.get(team_id) or team_id) if team_id else _UNASSIGNED
@@ -108,8 +153,9 @@ async def _by_team(
                 for _, _, model, key, cost, tokens, _ in entries
             ]
             shown.append(team)
-        report.append({"group_by_day": day.isoformat(), "teams": shown})
-    return report
+        body = {"group_by_day": day.isoformat(), "teams": shown}
+        days[day] = TeamDay(body, {t: aliases.get(t) for t in by_team if t})
+    return days
 
 
 async def _by_owner(
@@ -203,7 +249,7 @@ async def daily_activity(
     """LiteLLM's daily activity answer: ``results`` (one per day with requests, newest last,
     ``page_size`` days a page) with metrics and a breakdown by model, provider and key (and by
     team for team activity), and ``metadata`` totals over the whole range."""
-    first, last = _range(query.start_date, query.end_date)
+    first, last = report_range(query.start_date, query.end_date)
     base = SpendFilter(key_hash=hash_of(query.api_key), user_id=query.user_id, model=query.model)
     group_by = ("day", "model", "provider", "key_hash", "team_id")
     team_ids = [t.strip() for t in (query.team_ids or "").split(",") if t.strip()]
@@ -230,7 +276,7 @@ async def daily_activity(
     }
     team_meta: dict[str, dict[str, Any]] = {}
     if entity == "team":
-        aliases = await _team_aliases(database, (e.group["team_id"] for e in totals))
+        aliases = await team_aliases(database, (e.group["team_id"] for e in totals))
         team_meta = {team_id: {"team_alias": alias} for team_id, alias in aliases.items()}
     results = []
     for day in shown_days:

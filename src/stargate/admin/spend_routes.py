@@ -42,7 +42,8 @@ def spend_router(spend: SpendAdmin, *, require_master: Authorize) -> APIRouter:
     @router.get("/global/spend/report")
     async def global_report(request: Request) -> Response:
         query = parse_body(GlobalSpendReportQuery, request.query_params)
-        return _json(await spend.global_report(query))
+        body = await spend.global_report_json(query)
+        return Response(body, media_type="application/json")
 
     @router.get("/user/daily/activity")
     async def user_activity(request: Request) -> Response:
