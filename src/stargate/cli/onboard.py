@@ -276,9 +276,10 @@ def onboard(
             apply_tiers(client, tiers)
         run = Onboarding(client, out_file, budget_duration=budget_duration)
         run.tally.errors += errors
+        total = len(rows) + len(errors)
         rows = run.resolve_tiers(rows)
         if check:
-            summary = _summary(run.tally, len(rows) + len(errors), out_file)
+            summary = _summary(run.tally, total, out_file)
             if as_json:
                 echo_json(summary)
             else:
@@ -287,7 +288,6 @@ def onboard(
             if run.tally.errors:
                 raise typer.Exit(1)
             return
-        total = len(rows) + len(errors)
         aborted: CliError | None = None
         with progress("onboarding", len(rows)) as advance:
             for row in rows:
