@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -74,7 +74,6 @@ def percent(part: float, whole: float) -> int:
 _env = Environment(
     loader=FileSystemLoader(_TEMPLATES),
     autoescape=select_autoescape(default=True),
-    undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
 )

@@ -1,7 +1,8 @@
 """Brute-force throttling of the sign-in form.
 
-Failures are counted per account name and per client address over a sliding window; once
-either reaches the limit, further attempts are refused (without checking the password) until
+Failures are counted per account name (``limit``) and per client address (``address_limit``,
+higher, as several admins may share one address) over a sliding window; once either reaches its
+limit, further attempts are refused (without checking the password) until
 the oldest failure leaves the window. A success clears the account's failures. The counts live
 in this process: each replica throttles on its own, which bounds a guesser at ``limit`` tries per
 window per replica.
@@ -20,6 +21,7 @@ __all__ = ["LoginThrottle"]
 @dataclass(slots=True)
 class LoginThrottle:
     limit: int = 5
+    address_limit: int = 20
     window_seconds: float = 15 * 60
     clock: Callable[[], float] = time.monotonic
     max_tracked: int = 10_000  # memory bound: the oldest entries are forgotten first
@@ -41,8 +43,9 @@ class LoginThrottle:
         wait = 0.0
         for name in names:
             recent = self._recent(name)
-            if len(recent) >= self.limit:
-                wait = max(wait, recent[-self.limit] + self.window_seconds - self.clock())
+            limit = self.address_limit if name.startswith("ip:") else self.limit
+            if len(recent) >= limit:
+                wait = max(wait, recent[-limit] + self.window_seconds - self.clock())
         return max(wait, 0.0)
 
     def failed(self, *names: str) -> None:
