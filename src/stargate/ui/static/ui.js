@@ -11,11 +11,14 @@
     var dateOnly = function (u, splits) {
       return splits.map(function (s) { return new Date(s * 1000).toISOString().slice(0, 10); });
     };
+    var money = function (u, splits) {
+      return splits.map(function (v) { return v === 0 ? "$0" : "$" + Number(v.toPrecision(2)); });
+    };
     var common = function (label, stroke, fill) {
       return {
         width: width, height: 180,
         scales: { x: { time: false } },
-        axes: [{ values: dateOnly }, { size: 60 }],
+        axes: [{ values: dateOnly }, label.indexOf("USD") >= 0 ? { size: 80, values: money } : { size: 60 }],
         series: [{ label: "period", value: function (u, v) { return v == null ? "-" : new Date(v * 1000).toISOString().slice(0, 10); } },
                  { label: label, stroke: stroke, fill: fill, width: 2, points: { show: true } }],
       };
