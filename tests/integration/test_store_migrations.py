@@ -11,7 +11,14 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from stargate.store.database import Database, open_database
-from stargate.store.migrate import current_revision, head_revision, upgrade, upgrade_database
+from stargate.store.migrate import (
+    at_head,
+    current_revision,
+    head_revision,
+    script_head,
+    upgrade,
+    upgrade_database,
+)
 from stargate.store.tables import metadata
 
 pytest_plugins = [f"{__package__}.store_fixtures" if __package__ else "store_fixtures"]
@@ -40,6 +47,22 @@ async def test_upgrading_an_up_to_date_database_is_a_no_op(database: Database) -
     before = await current_revision(database)
     await upgrade_database(database)
     assert before == await current_revision(database) == head_revision()
+
+
+def test_the_scripts_head_read_without_alembic_is_alembics_head() -> None:
+    assert script_head() == head_revision()
+
+
+async def test_a_database_at_head_is_known_without_alembic(database_url: str) -> None:
+    database = await open_database(database_url)
+    try:
+        assert not await at_head(database)  # nothing migrated yet: no table
+        await upgrade_database(database, "0001")
+        assert not await at_head(database)
+        await upgrade_database(database)
+        assert await at_head(database)
+    finally:
+        await database.aclose()
 
 
 def _schema_differences(connection: Connection) -> list[object]:

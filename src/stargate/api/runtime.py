@@ -22,9 +22,8 @@ from stargate.providers.registry import ProviderSet
 from stargate.routing import Router
 from stargate.routing.health import Cooldowns, DeploymentHealth
 from stargate.store.counters_memory import MemoryCounters
-from stargate.store.counters_redis import RedisCounters
 from stargate.store.database import Database, open_database
-from stargate.store.migrate import upgrade
+from stargate.store.migrate import at_head, upgrade
 from stargate.store.models import ModelRepository
 from stargate.telemetry import Metrics
 from stargate.telemetry.ledger import LedgerWriter
@@ -62,9 +61,13 @@ class Runtime:
     async def open(cls, config: GatewayConfig, *, migrate: bool = True) -> Runtime:
         for warning in config.warnings:
             log.warning("config: %s", warning)
-        if migrate:
-            await asyncio.to_thread(upgrade, config.database_url)
         database = await open_database(config.database_url)
+        try:
+            if migrate and not await at_head(database):
+                await asyncio.to_thread(upgrade, config.database_url)
+        except BaseException:
+            await database.aclose()
+            raise
         try:
             providers = await ProviderSet.open(config.deployments)
         except BaseException:
@@ -109,6 +112,9 @@ class Runtime:
         )
         counters: CounterStore
         if config.redis_url:
+            # Imported here: the Redis client costs start-up time a Redis-less gateway saves.
+            from stargate.store.counters_redis import RedisCounters
+
             counters = RedisCounters(
                 config.redis_url,
                 failure_policy=config.redis_failure_policy,

@@ -18,18 +18,28 @@ disagree.
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from stargate.store.database import Database, open_database
 
-__all__ = ["alembic_config", "current_revision", "head_revision", "upgrade", "upgrade_database"]
+if TYPE_CHECKING:  # Alembic is imported only when a migration runs (it costs start-up time)
+    from alembic.config import Config
+
+__all__ = [
+    "alembic_config",
+    "at_head",
+    "current_revision",
+    "head_revision",
+    "script_head",
+    "upgrade",
+    "upgrade_database",
+]
 
 _SCRIPTS = Path(__file__).parent / "migrations"
 # pg_advisory_xact_lock key: "stargate" in ASCII, so it is recognisable in pg_locks.
@@ -38,17 +48,55 @@ _LOCK_KEY = 0x7374617267617465
 
 def alembic_config() -> Config:
     """Alembic's configuration, pointing at the packaged scripts."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_SCRIPTS))
     return config
 
 
 def head_revision() -> str:
-    """The newest revision the code knows."""
+    """The newest revision the code knows (Alembic's answer)."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships revisions
         raise RuntimeError(f"no migration scripts in {_SCRIPTS}")
     return head
+
+
+_REVISION = re.compile(r'^revision\s*=\s*"([^"]+)"', re.M)
+_DOWN = re.compile(r'^down_revision[^=]*=\s*"([^"]+)"', re.M)
+
+
+def script_head() -> str | None:
+    """The newest revision, read from the scripts' text without importing Alembic: the one
+    revision no other script names as its ``down_revision`` (``None`` if that is ambiguous)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (_SCRIPTS / "versions").glob("r*.py"):
+        source = script.read_text(encoding="utf-8")
+        if found := _REVISION.search(source):
+            revisions.add(found.group(1))
+        if down := _DOWN.search(source):
+            parents.add(down.group(1))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+async def at_head(database: Database) -> bool:
+    """Whether the database is already at the newest revision: one small query, so a start-up
+    with nothing to migrate does not load Alembic at all."""
+    head = script_head()
+    if head is None:
+        return False
+    try:
+        async with database.read() as conn:
+            found = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            versions = set(found.scalars())
+    except SQLAlchemyError:  # no schema or no table yet
+        return False
+    return versions == {head}
 
 
 def upgrade(database_url: str) -> None:
@@ -90,10 +138,14 @@ async def current_revision(database: Database) -> str | None:
 
 
 def _run_upgrade(connection: Connection, revision: str) -> None:
+    from alembic import command
+
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
 
 
 def _current_revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib.metadata
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from opentelemetry import trace
@@ -40,8 +40,10 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from stargate.core import Usage
 from stargate.core.money import MICRO_PER_USD
 from stargate.telemetry import genai
-from stargate.telemetry.otlp_export import OtlpHttpExporter
 from stargate.telemetry.tracing_config import TracingSettings
+
+if TYPE_CHECKING:
+    from stargate.telemetry.otlp_export import OtlpHttpExporter
 
 __all__ = ["MAX_CONTENT_CHARS", "AttemptTrace", "RequestTrace", "Tracer"]
 
@@ -297,6 +299,10 @@ class Tracer:
         process that will use it: the processors' threads do not survive a fork)."""
         if not settings.enabled:
             return cls(settings)
+        # Imported here: the OTLP encoder (protobuf) costs start-up time a gateway without a
+        # collector saves.
+        from stargate.telemetry.otlp_export import OtlpHttpExporter
+
         resource = Resource(
             {
                 **settings.resource_attributes,

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, assert_never
 
-import botocore.session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCredentials
@@ -224,6 +224,10 @@ def _load(source: CredentialSource) -> tuple[Credentials, ReadOnlyCredentials]:
             source.access_key_id, source.secret_access_key, source.session_token
         )
         return credentials, credentials.get_frozen_credentials()
+    if source.kind == "default" and (static := _environment_keys()) is not None:
+        return static, static.get_frozen_credentials()
+    import botocore.session  # the whole chain: imported (and configured) only when needed
+
     try:
         session = botocore.session.Session(profile=source.profile)
         found = session.get_credentials()
@@ -235,6 +239,19 @@ def _load(source: CredentialSource) -> tuple[Credentials, ReadOnlyCredentials]:
     if found is None or frozen is None or not frozen.access_key or not frozen.secret_key:
         raise ConfigError(f"no AWS credentials found in {source.describe()}", source="bedrock")
     return found, frozen
+
+
+def _environment_keys() -> Credentials | None:
+    """The first link of botocore's default chain, without building a botocore session: static
+    keys in ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` (and ``AWS_SESSION_TOKEN`` or
+    ``AWS_SECURITY_TOKEN``). Keys with an ``AWS_CREDENTIAL_EXPIRATION`` are refreshable: left to
+    botocore. ``AWS_PROFILE`` set means the caller chose a profile: left to botocore too."""
+    env = os.environ
+    key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
+    if not key or not secret or env.get("AWS_CREDENTIAL_EXPIRATION") or env.get("AWS_PROFILE"):
+        return None
+    token = env.get("AWS_SESSION_TOKEN") or env.get("AWS_SECURITY_TOKEN") or None
+    return Credentials(key, secret, token)
 
 
 def sign_sigv4(

@@ -99,6 +99,33 @@ async def test_default_chain_reads_the_environment(
     assert (frozen.access_key, frozen.secret_key) == ("AKIDENV", "secret-env")
 
 
+async def test_environment_keys_agree_with_botocores_chain(
+    isolated_aws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The environment is read without a botocore session (start-up time), with the same answer
+    botocore's default chain gives: session tokens included, and a profile named in AWS_PROFILE
+    winning over the keys."""
+    import botocore.session
+
+    (isolated_aws / "credentials").write_text(
+        "[work]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = secret-profile\n"
+    )
+    cases: list[dict[str, str]] = [
+        {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "s"},
+        {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t"},
+        {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SECURITY_TOKEN": "t"},
+        {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "s", "AWS_PROFILE": "work"},
+    ]
+    for env in cases:
+        with monkeypatch.context() as patched:
+            for name, value in env.items():
+                patched.setenv(name, value)
+            expected = botocore.session.Session().get_credentials().get_frozen_credentials()
+            credentials = await open_credentials(CredentialSource("default"))
+            assert isinstance(credentials, AwsCredentials)
+            assert await credentials.current() == expected, env
+
+
 async def test_named_profile_is_read_from_the_shared_files(isolated_aws: Path) -> None:
     (isolated_aws / "credentials").write_text(
         "[prod]\naws_access_key_id = AKIDPROD\naws_secret_access_key = secret-prod\n"
