@@ -5,10 +5,10 @@ Bedrock emulator and a gateway process, sends a mix of traffic, scrapes ``/metri
 couple of seconds, evaluates every panel's PromQL over the scrapes with the test suite's
 evaluator (``tests/unit/telemetry/promql.py``) and lays the panels out as ``gridPos`` says.
 
-The gateway does not report budgets, the ledger, admissions or deployment state yet (the budget
-engine and the ledger will call the Metrics methods); for those panels the script feeds a second
-``Metrics`` registry through the same methods (``set_budget``, ``set_ledger_queue_depth``, ...)
-with example values, and says so on the image.
+Everything on the images is what the gateway reported: the traffic runs through virtual keys of
+three teams and users with budgets (so the budget gauges move), the counters live in Redis (so
+its latency is measured) and some requests are throttled by the emulator (so deployments go
+through partial outage and cooldown).
 
     uv run --with matplotlib python deploy/grafana/preview/render.py --out docs/images
 """
@@ -34,22 +34,47 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from tests.e2e.processes import MASTER_KEY, run_emulator, run_gateway  # noqa: E402
+from tests.e2e.processes import MASTER_KEY, Gateway, run_emulator, run_gateway  # noqa: E402
 from tests.unit.telemetry.promql import Scrape, Store, evaluate, substitute  # noqa: E402
-
-from stargate.telemetry import BudgetOwner, DeploymentLabels, DeploymentState, Metrics  # noqa: E402
 
 BG, PANEL, TEXT, MUTED = "#111217", "#181b1f", "#ccccdc", "#8e8e9e"
 COLORS = ["#73bf69", "#f2cc0c", "#8ab8ff", "#ff780a", "#f2495c", "#5794f2", "#b877d9", "#fade2a"]
 RATE_INTERVAL = "20s"
-FED_NOTE = (
-    "Budget, ledger, admission, Redis and deployment-state gauges: fed through the Metrics "
-    "methods by this preview (the gateway does not report them yet). Everything else: "
-    "scraped from a gateway process serving real traffic through the Bedrock emulator."
+NOTE = (
+    "Every panel is evaluated over /metrics scraped from a gateway process (Redis counters, "
+    "virtual keys with budgets) serving real traffic through the Bedrock emulator."
 )
+TEAMS = (("research", 5.0), ("platform", 3.0), ("ml-ops", 0.02))
+USERS = (("ada", "research", 1.0), ("bob", "platform", 0.5), ("cy", "ml-ops", 0.01))
 
 
-def traffic_round(url: str, n: int) -> None:
+def admin(gateway: Gateway, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(gateway.admin_url + path, json=body, timeout=30,
+                          headers={"Authorization": f"Bearer {MASTER_KEY}"})  # fmt: skip
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def people(gateway: Gateway) -> list[str]:
+    """Teams, users and one key each, every one with a monthly budget; returns the keys."""
+    teams = {}
+    for alias, budget in TEAMS:
+        made = admin(gateway, "/team/new", {"team_alias": alias, "max_budget": budget,
+                                            "budget_duration": "1mo"})  # fmt: skip
+        teams[alias] = made["team_id"]
+    keys = []
+    for user, team, budget in USERS:
+        admin(gateway, "/user/new", {"user_id": user, "max_budget": budget,
+                                     "budget_duration": "1mo"})  # fmt: skip
+        made = admin(gateway, "/key/generate", {"user_id": user, "team_id": teams[team],
+                                                "key_alias": f"{user}-laptop",
+                                                "max_budget": budget / 2})  # fmt: skip
+        keys.append(made["key"])
+    return keys
+
+
+def traffic_round(url: str, n: int, keys: list[str]) -> None:
     plan = [
         ("model-cheap", "hello"), ("model-cheap", "[[fault:slow-first-byte=120]] hi"),
         ("claude-haiku-4-5", "[[fault:slow-first-byte=250]] summarise"),
@@ -57,64 +82,31 @@ def traffic_round(url: str, n: int) -> None:
         ("model-cheap", "[[fault:throttle]]" if n % 3 == 0 else "again"),
         ("claude-haiku-4-5", "[[fault:access-denied]]" if n % 5 == 0 else "more"),
     ]  # fmt: skip
-    for model, text in plan[: 3 + n % 4]:
+    if n in (8, 16):  # a burst of throttling: more than allowed_fails (3) in a minute
+        plan += [("model-cheap", "[[fault:throttle]]")] * 4
+    for model, text in plan[: 3 + n % 4] + plan[6:]:
         for stream in (False, True) if model == "claude-haiku-4-5" else (False,):
             with httpx.Client(timeout=30) as client:
                 client.post(
                     url + "/v1/chat/completions",
                     json={"model": model, "stream": stream,
                           "messages": [{"role": "user", "content": text}]},
-                    headers={"Authorization": f"Bearer {MASTER_KEY}"},
+                    headers={"Authorization": f"Bearer {random.choice(keys)}"},
                 )  # fmt: skip
 
 
-def feed(metrics: Metrics, n: int, now: float) -> None:
-    """Example values for what the gateway does not report yet, through the real methods."""
-    teams = (("research", 500, 180), ("platform", 300, 240), ("ml-ops", 200, 40))
-    for team, budget, spent in teams:
-        metrics.set_budget(BudgetOwner("team", team, team), max_micro=budget * 1_000_000,
-                           spent_micro=(spent + n) * 1_000_000, reset_at=now + 86400 * 9,
-                           now=now)  # fmt: skip
-    for user, budget, spent in (("ada", 100, 35), ("bob", 50, 46), ("cy", 80, 10)):
-        metrics.set_budget(
-            BudgetOwner("user", user),
-            max_micro=budget * 1_000_000,
-            spent_micro=spent * 1_000_000,
-            reset_at=now + 3600 * 14,
-            now=now,
-        )
-    for alias, budget, spent in (("ci-bot", 20, 4), ("notebook", 10, 9.5)):
-        metrics.set_budget(BudgetOwner("key", "h-" + alias, alias), max_micro=budget * 1_000_000,
-                           spent_micro=int(spent * 1_000_000), reset_at=None)  # fmt: skip
-    for _ in range(20 + n % 7):
-        metrics.observe_admission("admitted")
-        metrics.observe_redis("admit", random.uniform(0.0004, 0.003))
-        metrics.observe_redis("settle", random.uniform(0.0003, 0.002))
-    metrics.observe_admission("lowered")
-    if n % 4 == 0:
-        metrics.observe_admission("budget_exceeded")
-    metrics.set_ledger_queue_depth((n * 7) % 23)
-    metrics.set_journal_bytes(4096 * (1 + n % 5))
-    states = (("model-cheap", 0), ("claude-haiku-4-5", 0), ("claude-sonnet-4-5", int(n > 8)))
-    for model_id, state in states:
-        metrics.set_deployment_state(DeploymentLabels(model_id, model_id, "bedrock"),
-                                     DeploymentState(state))  # fmt: skip
-
-
-def collect(rounds: int) -> list[Scrape]:
+def collect(rounds: int, redis_url: str) -> list[Scrape]:
     scrapes = []
-    fed = Metrics()
     with (
         tempfile.TemporaryDirectory() as tmp,
         run_emulator(Path(tmp)) as emulator,
-        run_gateway(emulator.url, Path(tmp)) as gateway,
+        run_gateway(emulator.url, Path(tmp), STARGATE_REDIS_URL=redis_url) as gateway,
     ):
+        keys = people(gateway)
         for n in range(rounds):
-            traffic_round(gateway.url, n)
-            now = time.time()
-            feed(fed, n, now)
+            traffic_round(gateway.url, n, keys)
             text = httpx.get(gateway.url + "/metrics", timeout=10).text
-            scrapes.append(Scrape(now, text + fed.exposition().decode()))
+            scrapes.append(Scrape(time.time(), text))
             time.sleep(1.0)
     return scrapes
 
@@ -234,7 +226,7 @@ def render(path: Path, store: Store, times: list[float], out: Path) -> Path:
     height = bottom * unit_h + 1.4
     fig.text(0.01, 1 - 0.35 / height, dashboard["title"], color=TEXT, fontsize=15, weight="bold")
     fig.text(0.01, 1 - 0.65 / height, dashboard["description"], color=MUTED, fontsize=9)
-    note = "Preview rendered by deploy/grafana/preview/render.py. " + FED_NOTE
+    note = "Preview rendered by deploy/grafana/preview/render.py. " + NOTE
     fig.text(0.01, 0.25 / height, note, color=MUTED, fontsize=7, wrap=True)
     top_margin = 0.9
     for panel in dashboard["panels"]:
@@ -260,8 +252,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
     parser.add_argument("--rounds", type=int, default=24)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
-    scrapes = collect(args.rounds)
+    scrapes = collect(args.rounds, args.redis_url)
     store = Store.of(scrapes)
     times = [s.time for s in scrapes]
     args.out.mkdir(parents=True, exist_ok=True)
