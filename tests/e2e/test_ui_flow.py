@@ -12,7 +12,7 @@ import openai
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.processes import Gateway
+from tests.e2e.processes import Emulator, Gateway, run_gateway
 from tests.e2e.ui_browser import Screenshots, browser, screenshots  # noqa: F401
 
 pytestmark = pytest.mark.e2e
@@ -28,6 +28,13 @@ def eventually(check: Callable[[], bool], what: str) -> None:
             return
         time.sleep(0.25)
     raise AssertionError(f"never happened: {what}")
+
+
+@pytest.fixture
+def gateway(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """A gateway of its own: the overview's totals count this test's requests only."""
+    with run_gateway(emulator.url, tmp_path_factory.mktemp("ui-flow")) as running:
+        yield running
 
 
 @pytest.fixture

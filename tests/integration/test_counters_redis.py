@@ -221,6 +221,18 @@ async def test_every_round_trip_is_reported_by_operation(redis_url: str, prefix:
     assert all(seconds > 0 for _, seconds in seen)
 
 
+async def test_a_burst_beyond_the_pool_queues_instead_of_failing(
+    counters: RedisCounters,
+) -> None:
+    """Five times more concurrent admissions than pooled connections: they wait their turn for a
+    connection (local queueing) rather than being refused as if Redis were away."""
+    check = ScopeCheck("key:burst", (BudgetCheck("all", BUDGET_MICRO, None),))
+    outcomes = await asyncio.gather(
+        *(counters.admit(admission(f"b{n}", check, micro=1)) for n in range(320))
+    )
+    assert all(isinstance(outcome, Admitted) for outcome in outcomes)
+
+
 async def test_scripts_are_reloaded_after_redis_forgets_them(
     counters: RedisCounters, redis_url: str
 ) -> None:

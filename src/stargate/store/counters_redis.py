@@ -57,6 +57,9 @@ _T = TypeVar("_T")
 
 DEFAULT_PREFIX = "stargate"
 DEFAULT_TIMEOUT_S = 0.25
+# Waiting for one of the pooled connections is local queueing under load, not a sign that Redis is
+# away: it gets a bound of its own, longer than a round trip's.
+POOL_WAIT_S = 2.0
 _MAX_CONNECTIONS = 64
 _UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
 _RATE_REASONS: dict[str, RefusalReason] = {"rpm": "rpm", "tpm": "tpm", "parallel": "parallel"}
@@ -95,7 +98,7 @@ class RedisCounters:
         pool: BlockingConnectionPool = BlockingConnectionPool.from_url(
             redis_url,
             max_connections=_MAX_CONNECTIONS,
-            timeout=timeout_s,
+            timeout=max(POOL_WAIT_S, timeout_s),
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
             retry=Retry(NoBackoff(), 0),
@@ -183,10 +186,10 @@ class RedisCounters:
     # --- the wire ------------------------------------------------------------------------------
 
     async def _bounded(self, call: Awaitable[_T], operation: str) -> _T:
-        # Connecting and one command, each bounded by the socket timeouts, plus a margin.
+        # Waiting for a pooled connection, connecting and one command, each bounded, plus a margin.
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(self._timeout * 3):
+            async with asyncio.timeout(max(POOL_WAIT_S, self._timeout) + self._timeout * 3):
                 return await call
         finally:
             if self._observe is not None:
