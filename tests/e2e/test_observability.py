@@ -217,3 +217,4 @@ def test_gateway_internals_are_reported_from_real_traffic(
     assert value(after, "stargate_redis_latency_seconds_count", operation="settle") == 4.0
     assert "stargate_ledger_queue_depth" in after
     assert "stargate_journal_bytes" in after
+    assert value(after, "stargate_event_loop_tasks") >= 1  # this scrape's own task, at least

@@ -217,6 +217,7 @@ def public_routes(runtime: Runtime) -> list[Route]:
                 return render_openai_error(
                     err, request_id_from(request.headers.get("x-request-id"))
                 )
+        runtime.metrics.set_event_loop_tasks(len(asyncio.all_tasks()))
         # Off the event loop: a large exposition (or the worker files in multiprocess mode)
         # takes a while to build.
         body = await asyncio.to_thread(runtime.metrics.exposition)

@@ -253,6 +253,12 @@ class Metrics:
         self.journal_bytes = self._gauge(
             "stargate_journal_bytes", "Size of the spend journal on disk", (), "livesum"
         )
+        self.loop_tasks = self._gauge(
+            "stargate_event_loop_tasks",
+            "Tasks alive on the event loop when /metrics was scraped",
+            (),
+            "livesum",
+        )
         self.admissions = self._counter(
             "stargate_admission_decisions", "Admission decisions, by outcome", ("outcome",)
         )
@@ -441,6 +447,9 @@ class Metrics:
 
     def set_journal_bytes(self, size: int) -> None:
         self.journal_bytes.set(size)
+
+    def set_event_loop_tasks(self, count: int) -> None:
+        self.loop_tasks.set(count)
 
     def observe_admission(self, outcome: str) -> None:
         """One admission decision: ``admitted``, ``lowered`` (max_tokens cut to fit),
