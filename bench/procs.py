@@ -71,7 +71,11 @@ def emulator(port: int) -> Iterator[subprocess.Popen[bytes]]:
 
 @contextlib.contextmanager
 def gateway(
-    port: int, emulator_port: int, workdir: Path, extra_env: dict[str, str] | None = None
+    port: int,
+    emulator_port: int,
+    workdir: Path,
+    extra_env: dict[str, str] | None = None,
+    admin_port: int | None = None,
 ) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STARGATE_"))}
     env.update(
@@ -85,7 +89,7 @@ def gateway(
     )
     proc = subprocess.Popen(
         [*_stargate(), "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--admin-port", str(free_port())],
+         "--admin-port", str(admin_port or free_port())],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

@@ -1,21 +1,40 @@
 """Run the benchmark matrix and print a table: the upstream called directly beside the gateway.
 
-    uv run python -m bench.run [--requests 3000] [--json out.json]
+    uv run python -m bench.run [--requests 3000] [--storage embedded,postgres]
+                               [--dialect openai,anthropic] [--governance on|off] [--json out.json]
 
-Loopback only. Every phase is bounded in request count and time. CPU per request is the
-gateway process's own CPU time (user + system, from /proc) over the requests it served.
+For each storage configuration (``embedded``: SQLite and in-process counters, the default;
+``postgres``: PostgreSQL 127.0.0.1:5432/test in a schema of its own, and Redis 127.0.0.1:6379)
+the gateway is started twice on a fresh database: the first start migrates it, the second (the
+one measured under load) finds it at head, as a restart does. With ``--governance on`` (the
+default) every request carries a virtual key of a user in a team, each with a budget, and the
+key with RPM and TPM limits: authentication by hash, admission (one reserve), settlement, the
+ledger row and every metric are on the path. ``off`` uses the master key.
+
+Each scenario runs twice with the same load generator (:mod:`bench.load`): against the emulator
+directly (``stargate emulator --fast``; a SigV4-signed request, signed once and replayed: Converse
+for the OpenAI dialect, InvokeModel for Anthropic Messages, which the gateway relays natively to
+Claude) and through the gateway. Loopback only; every phase is bounded in count and time. CPU
+per request is the gateway process's own CPU time (user + system, from /proc) over the requests
+it served.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import subprocess
 import tempfile
+import urllib.request
+import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 from botocore.auth import SigV4Auth
@@ -35,42 +54,91 @@ from bench.procs import (
 )
 
 PROMPT = "Summarise the benefits of an LLM gateway in one paragraph."
+MODEL = "claude-haiku-4-5"
 UPSTREAM_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1%3A0"
+POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-def direct_target(emulator_port: int, *, stream: bool) -> Target:
-    """A SigV4-signed Converse request, signed once and replayed (valid for 15 minutes)."""
-    op = "converse-stream" if stream else "converse"
-    url = f"http://127.0.0.1:{emulator_port}/model/{UPSTREAM_MODEL}/{op}"
-    body = orjson.dumps(
-        {
-            "messages": [{"role": "user", "content": [{"text": PROMPT}]}],
-            "inferenceConfig": {"maxTokens": 256},
-        }
-    )
+# --- targets -------------------------------------------------------------------------------
+
+
+def _signed(url: str, body: bytes) -> dict[str, str]:
     request = AWSRequest(method="POST", url=url, data=body,
                          headers={"Content-Type": "application/json"})  # fmt: skip
     SigV4Auth(Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), "bedrock", "us-east-1").add_auth(
         request
     )
-    return Target(url, dict(request.headers.items()), body, stream=stream)
+    return dict(request.headers.items())
 
 
-def gateway_target(port: int, *, stream: bool) -> Target:
-    body = orjson.dumps(
-        {
-            "model": "claude-haiku-4-5",
-            "messages": [{"role": "user", "content": PROMPT}],
-            "max_tokens": 256,
-            "stream": stream,
-        }
-    )
-    headers = {"Authorization": f"Bearer {MASTER_KEY}", "Content-Type": "application/json"}
-    return Target(f"http://127.0.0.1:{port}/v1/chat/completions", headers, body, stream=stream)
+def direct_target(emulator_port: int, dialect: str, *, stream: bool) -> Target:
+    """What the gateway sends upstream for one request of ``dialect``, signed once (valid for
+    15 minutes) and replayed: Converse for OpenAI, InvokeModel for Anthropic Messages."""
+    base = f"http://127.0.0.1:{emulator_port}/model/{UPSTREAM_MODEL}"
+    if dialect == "openai":
+        url = f"{base}/{'converse-stream' if stream else 'converse'}"
+        body = orjson.dumps({"messages": [{"role": "user", "content": [{"text": PROMPT}]}],
+                             "inferenceConfig": {"maxTokens": 256}})  # fmt: skip
+    else:
+        url = f"{base}/{'invoke-with-response-stream' if stream else 'invoke'}"
+        body = orjson.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 256,
+                             "messages": [{"role": "user", "content": PROMPT}]})  # fmt: skip
+    return Target(url, _signed(url, body), body, stream=stream)
+
+
+def gateway_target(port: int, dialect: str, key: str, *, stream: bool) -> Target:
+    if dialect == "openai":
+        body = orjson.dumps({"model": MODEL, "messages": [{"role": "user", "content": PROMPT}],
+                             "max_tokens": 256, "stream": stream})  # fmt: skip
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        return Target(f"http://127.0.0.1:{port}/v1/chat/completions", headers, body, stream=stream)
+    body = orjson.dumps({"model": MODEL, "messages": [{"role": "user", "content": PROMPT}],
+                         "max_tokens": 256, "stream": stream})  # fmt: skip
+    headers = {"x-api-key": key, "anthropic-version": "2023-06-01",
+               "Content-Type": "application/json"}  # fmt: skip
+    return Target(f"http://127.0.0.1:{port}/v1/messages", headers, body, stream=stream)
+
+
+# --- storage and governance ------------------------------------------------------------------
+
+
+def _admin(admin_port: int, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{admin_port}{path}", data=orjson.dumps(body), method="POST",
+        headers={"Authorization": f"Bearer {MASTER_KEY}", "Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=30) as response:
+        data: dict[str, Any] = orjson.loads(response.read())
+        return data
+
+
+def governed_key(admin_port: int) -> str:
+    """A key of a user in a team, every one with a daily or monthly budget far above what the
+    bench spends, and RPM/TPM limits far above its rate: every request is admitted, after the
+    full check."""
+    suffix = uuid.uuid4().hex[:6]
+    team = _admin(admin_port, "/team/new", {"team_alias": f"bench-{suffix}", "max_budget": 10_000,
+                                            "budget_duration": "1mo"})  # fmt: skip
+    user = f"bench-{suffix}@example.com"
+    _admin(admin_port, "/user/new", {"user_id": user, "max_budget": 10_000,
+                                     "budget_duration": "1mo"})  # fmt: skip
+    made = _admin(admin_port, "/key/generate", {
+        "user_id": user, "team_id": team["team_id"], "key_alias": f"bench-{suffix}",
+        "models": [MODEL], "max_budget": 5_000, "budget_duration": "1d",
+        "rpm_limit": 10_000_000, "tpm_limit": 10_000_000_000,
+    })  # fmt: skip
+    key: str = made["key"]
+    return key
+
+
+# --- the matrix --------------------------------------------------------------------------------
 
 
 @dataclass
 class Row:
+    storage: str
+    dialect: str
     scenario: str
     concurrency: int
     direct_rps: float
@@ -91,60 +159,112 @@ async def measure(target: Target, pid: int | None, requests: int, concurrency: i
     return result, cpu
 
 
-async def matrix(requests: int) -> tuple[list[Row], dict[str, float]]:
-    emu_port, gw_port = free_port(), free_port()
+async def one_storage(
+    storage: str, dialects: list[str], governance: bool, requests: int, emu_port: int
+) -> tuple[list[Row], dict[str, float]]:
     rows: list[Row] = []
     extra: dict[str, float] = {}
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        emulator(emu_port) as emu,
-        gateway(gw_port, emu_port, Path(tmp)) as (gw, startup),
-    ):
-        extra["start_to_ready_s"] = startup
-        assert gw.pid
-        for stream in (False, True):  # warm both paths
-            await run_load(gateway_target(gw_port, stream=stream), requests=200, concurrency=8)
-            await run_load(direct_target(emu_port, stream=stream), requests=200, concurrency=8)
-        plan = [("non-stream", False, 1, max(200, requests // 6)),
-                ("non-stream", False, 32, requests),
-                ("stream", True, 1, max(200, requests // 6)),
-                ("stream", True, 32, requests)]  # fmt: skip
-        for name, stream, conc, n in plan:
-            direct, _ = await measure(direct_target(emu_port, stream=stream), None, n, conc)
-            via, cpu = await measure(gateway_target(gw_port, stream=stream), gw.pid, n, conc)
-            rows.append(
-                Row(
-                    scenario=name,
-                    concurrency=conc,
-                    direct_rps=round(direct.throughput),
-                    gateway_rps=round(via.throughput),
-                    direct_p50_ms=round(direct.percentile(0.5) * 1000, 3),
-                    gateway_p50_ms=round(via.percentile(0.5) * 1000, 3),
-                    added_p50_ms=round((via.percentile(0.5) - direct.percentile(0.5)) * 1000, 3),
-                    gateway_p99_ms=round(via.percentile(0.99) * 1000, 3),
-                    gateway_cpu_ms_per_req=round(cpu / max(1, via.requests) * 1000, 3),
-                    errors=direct.errors + via.errors,
-                )
-            )
-            if via.first_error or direct.first_error:
-                print("first error:", via.first_error or direct.first_error)
-        extra["gateway_rss_mb_after_load"] = round(rss_mb(gw.pid), 1)
-        extra["emulator_rss_mb"] = round(rss_mb(emu.pid), 1)
+    with tempfile.TemporaryDirectory() as tmp, storage_database(storage, Path(tmp)) as env:
+        gw_port, admin_port = free_port(), free_port()
+        with gateway(gw_port, emu_port, Path(tmp), env, admin_port) as (_, first_start):
+            extra[f"{storage}: first start to ready (migrations run), s"] = round(first_start, 2)
+        with gateway(gw_port, emu_port, Path(tmp), env, admin_port) as (gw, startup):
+            extra[f"{storage}: start to ready (database at head), s"] = round(startup, 2)
+            assert gw.pid
+            key = governed_key(admin_port) if governance else MASTER_KEY
+            for dialect in dialects:
+                for stream in (False, True):  # warm both paths
+                    await run_load(gateway_target(gw_port, dialect, key, stream=stream),
+                                   requests=300, concurrency=8)  # fmt: skip
+                    await run_load(direct_target(emu_port, dialect, stream=stream),
+                                   requests=300, concurrency=8)  # fmt: skip
+            plan = [("non-stream", False, 1, max(300, requests // 6)),
+                    ("non-stream", False, 32, requests),
+                    ("stream", True, 1, max(300, requests // 6)),
+                    ("stream", True, 32, requests)]  # fmt: skip
+            for dialect in dialects:
+                for name, stream, conc, n in plan:
+                    direct, _ = await measure(
+                        direct_target(emu_port, dialect, stream=stream), None, n, conc
+                    )
+                    via, cpu = await measure(
+                        gateway_target(gw_port, dialect, key, stream=stream), gw.pid, n, conc
+                    )
+                    rows.append(_row(storage, dialect, name, conc, direct, via, cpu))
+                    if via.first_error or direct.first_error:
+                        print("first error:", via.first_error or direct.first_error)
+            extra[f"{storage}: gateway RSS after load, MB"] = round(rss_mb(gw.pid), 1)
     return rows, extra
+
+
+def _row(storage: str, dialect: str, name: str, conc: int, direct: LoadResult, via: LoadResult,
+         cpu: float) -> Row:  # fmt: skip
+    return Row(
+        storage=storage,
+        dialect=dialect,
+        scenario=name,
+        concurrency=conc,
+        direct_rps=round(direct.throughput),
+        gateway_rps=round(via.throughput),
+        direct_p50_ms=round(direct.percentile(0.5) * 1000, 3),
+        gateway_p50_ms=round(via.percentile(0.5) * 1000, 3),
+        added_p50_ms=round((via.percentile(0.5) - direct.percentile(0.5)) * 1000, 3),
+        gateway_p99_ms=round(via.percentile(0.99) * 1000, 3),
+        gateway_cpu_ms_per_req=round(cpu / max(1, via.requests) * 1000, 3),
+        errors=direct.errors + via.errors,
+    )
+
+
+async def matrix(
+    requests: int, storages: list[str], dialects: list[str], governance: bool
+) -> tuple[list[Row], dict[str, float]]:
+    emu_port = free_port()
+    rows: list[Row] = []
+    extra: dict[str, float] = {}
+    with emulator(emu_port) as emu:
+        for storage in storages:
+            found, more = await one_storage(storage, dialects, governance, requests, emu_port)
+            rows += found
+            extra.update(more)
+        extra["emulator RSS, MB"] = round(rss_mb(emu.pid), 1)
+    return rows, extra
+
+
+@contextlib.contextmanager
+def storage_database(name: str, workdir: Path) -> Iterator[dict[str, str]]:
+    """The environment of a gateway on ``name`` storage, on a database of its own (a
+    PostgreSQL schema is dropped afterwards)."""
+    if name == "embedded":
+        yield {"DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}"}
+        return
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    try:
+        yield {"DATABASE_URL": f"{POSTGRES_URL}?schema={schema}", "STARGATE_REDIS_URL": REDIS_URL}
+    finally:
+        _drop_schema(schema)
+
+
+def _drop_schema(schema: str) -> None:
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-q", "-c",
+         f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'],
+        check=False, capture_output=True,
+    )  # fmt: skip
 
 
 def render(rows: list[Row], extra: dict[str, float]) -> str:
     head = (
-        "| scenario | conc. | direct req/s | gateway req/s | gateway/direct | direct p50 ms "
-        "| gateway p50 ms | added p50 ms | gateway p99 ms | gateway CPU ms/req | errors |"
+        "| storage | dialect | scenario | conc. | direct req/s | gateway req/s | gateway/direct "
+        "| direct p50 ms | gateway p50 ms | added p50 ms | gateway p99 ms | gateway CPU ms/req "
+        "| errors |"
     )
-    lines = [head, "|" + "---|" * 11]
+    lines = [head, "|" + "---|" * 13]
     for r in rows:
         ratio = r.gateway_rps / r.direct_rps if r.direct_rps else 0
         lines.append(
-            f"| {r.scenario} | {r.concurrency} | {r.direct_rps} | {r.gateway_rps} | {ratio:.0%} "
-            f"| {r.direct_p50_ms} | {r.gateway_p50_ms} | {r.added_p50_ms} | {r.gateway_p99_ms} "
-            f"| {r.gateway_cpu_ms_per_req} | {r.errors} |"
+            f"| {r.storage} | {r.dialect} | {r.scenario} | {r.concurrency} | {r.direct_rps} "
+            f"| {r.gateway_rps} | {ratio:.0%} | {r.direct_p50_ms} | {r.gateway_p50_ms} "
+            f"| {r.added_p50_ms} | {r.gateway_p99_ms} | {r.gateway_cpu_ms_per_req} | {r.errors} |"
         )
     lines.append("")
     lines.extend(f"- {k}: {v}" for k, v in extra.items())
@@ -157,11 +277,19 @@ def render(rows: list[Row], extra: dict[str, float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--storage", default="embedded,postgres")
+    parser.add_argument("--dialect", default="openai,anthropic")
+    parser.add_argument("--governance", choices=["on", "off"], default="on")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    rows, extra = asyncio.run(matrix(args.requests))
+    storages = [s for s in args.storage.split(",") if s]
+    dialects = [d for d in args.dialect.split(",") if d]
+    unknown = set(storages) - {"embedded", "postgres"} | set(dialects) - {"openai", "anthropic"}
+    if unknown:
+        parser.error(f"unknown: {sorted(unknown)}")
+    rows, extra = asyncio.run(matrix(args.requests, storages, dialects, args.governance == "on"))
     print(render(rows, extra))
     if args.json:
         args.json.write_text(json.dumps({"rows": [asdict(r) for r in rows], **extra}, indent=2))
