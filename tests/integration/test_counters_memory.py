@@ -77,3 +77,22 @@ async def test_concurrent_admissions_of_many_scopes_stay_exact() -> None:
     results = await asyncio.gather(*(one(i) for i in range(300)))
     # The team's $5000 µ$ admits 50 of 100 µ$ each; each key's 1000 µ$ admits 10, 7 keys = 70.
     assert sum(results) == 50
+
+
+async def test_memory_is_bounded_by_minutes_of_traffic_not_by_the_lease() -> None:
+    """A soak found the store growing by every request for a whole lease (15 minutes): settled
+    requests now leave a shared marker for a minute and the lease heap sheds their entries."""
+    clock = Clock()
+    store = MemoryCounters(clock=clock)
+    budget_only = ScopeCheck("key:k", day_check(clock.now).budgets)
+    for i in range(10_000):
+        rid = f"r{i}"
+        await store.admit(AdmissionRequest(rid, (budget_only,), 10, 10, clock.now, 900))
+        assert await store.settle(rid, 7, 7)
+    assert len(store._deadlines) <= 1024  # no request is active: the heap was compacted
+    assert len({id(record) for record in store._requests.values()}) == 1  # one shared marker
+    assert not await store.settle("r9999", 7, 7)  # still remembered: settles once
+    clock.now = START + timedelta(seconds=61)
+    await store.admit(AdmissionRequest("tick", (budget_only,), 0, 0, clock.now, 900))
+    assert set(store._requests) == {"tick"}
+    assert await store.spent("key:k", f"d:{START.date().isoformat()}") == 70_000

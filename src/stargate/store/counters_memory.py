@@ -80,8 +80,25 @@ class _Request:
     admission: AdmissionRequest | None  # kept while active, for an idempotent re-admission
 
 
+# A settled request is remembered (so that its id cannot be admitted or settled again) by this
+# one shared record, for SETTLED_GRACE_SECONDS: settlement in this process happens once per
+# ticket, so the memory a record holds (its scopes, budgets and admission) is let go at once. An
+# expired lease keeps its full record for RECORD_GRACE_SECONDS: a late settlement still lands.
+SETTLED_GRACE_SECONDS = 60
+_SETTLED = _Request(state="settled", micro=0, budgets=(), scopes=(), tpm_scopes=(), deadline=0.0,
+                    admission=None)  # fmt: skip
+# The lease heap is rebuilt from the active requests when stale entries (requests settled before
+# their lease ran out) outnumber live ones by this factor.
+_HEAP_SLACK = 2
+
+
 class MemoryCounters:
-    """:class:`~stargate.governance.counters.CounterStore` in this process's memory."""
+    """:class:`~stargate.governance.counters.CounterStore` in this process's memory.
+
+    Memory is bounded by the traffic of a few minutes: a settled request is a shared marker for
+    a minute, a lease heap entry lives no longer than its request stays active (compaction), an
+    expired lease's record 15 minutes, a rate log one sliding minute, a budget window its length
+    plus two days."""
 
     def __init__(self, *, clock: Clock = utc_now) -> None:
         self._clock = clock
@@ -94,6 +111,7 @@ class MemoryCounters:
         self._tpm: dict[str, _RateLog] = {}
         self._requests: dict[str, _Request] = {}
         self._forget: list[tuple[float, str]] = []
+        self._active = 0
 
     async def admit(self, request: AdmissionRequest) -> Admission:
         async with self._lock:
@@ -212,6 +230,7 @@ class MemoryCounters:
             admission=request,
         )
         heapq.heappush(self._deadlines, (deadline, rid))
+        self._active += 1
 
     def _settle(self, rid: str, actual_micro: int, actual_tokens: int) -> bool:
         record = self._requests.get(rid)
@@ -228,10 +247,19 @@ class MemoryCounters:
             if log is not None and rid in log.tokens:  # not yet out of the sliding minute
                 log.total += actual_tokens - log.tokens[rid]
                 log.tokens[rid] = actual_tokens
-        record.state = "settled"
-        record.admission = None
-        self._forget_later(rid, self._clock().timestamp())
+        if record.state == "active":
+            self._active -= 1
+        self._requests[rid] = _SETTLED
+        heapq.heappush(self._forget, (self._clock().timestamp() + SETTLED_GRACE_SECONDS, rid))
+        self._compact()
         return True
+
+    def _compact(self) -> None:
+        if len(self._deadlines) > _HEAP_SLACK * self._active + 1024:
+            self._deadlines = [
+                (r.deadline, rid) for rid, r in self._requests.items() if r.state == "active"
+            ]
+            heapq.heapify(self._deadlines)
 
     # --- lazy housekeeping ---------------------------------------------------------------------
 
@@ -253,6 +281,7 @@ class MemoryCounters:
             record = self._requests.get(rid)
             if record is not None and record.state == "active" and record.deadline == deadline:
                 self._unreserve(rid, record)
+                self._active -= 1
                 record.state = "expired"
                 record.admission = None
                 self._forget_later(rid, deadline)
