@@ -7,12 +7,14 @@ CLAUDE_CODE := tools/claude-code/node_modules/.bin/claude
 
 .PHONY: run test bootstrap clients lint typecheck imports unit bench clean
 
-## Bootstrap: uv (pinned) and the locked dependency set (hashes in uv.lock).
+## Bootstrap: uv (pinned) and the locked dependency set (hashes in uv.lock), compiled to bytecode
+## as pip would install it (a process that compiles every module from source starts 3x slower).
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || \
 		python3 -m pip install --quiet --user "uv==$(UV_VERSION)" || \
 		python3 -m pip install --quiet "uv==$(UV_VERSION)"
-	@$(UV) sync --frozen --quiet
+	@UV_COMPILE_BYTECODE=1 $(UV) sync --frozen --quiet
+	@$(UV) run --frozen python -m compileall -q src >/dev/null
 
 ## Real clients the end-to-end tests drive (Claude Code from npm, locked in package-lock.json).
 clients: $(CLAUDE_CODE) /usr/bin/chromium

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Generator
+import socket
+from collections.abc import Callable, Generator, Sequence
 
 import uvicorn
 
@@ -49,8 +50,11 @@ async def serve_gateway(
     *,
     on_ready: Callable[[Runtime], None] | None = None,
     stop: asyncio.Event | None = None,
+    sockets: Sequence[socket.socket] | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM (or ``stop`` is set), then drain and close everything."""
+    """Serve until SIGINT/SIGTERM (or ``stop`` is set), then drain and close everything.
+    ``sockets`` are the public and admin listeners already bound (a worker's, see
+    :mod:`stargate.api.workers`); otherwise the config's host and ports are bound here."""
     runtime = await Runtime.open(config)
     public = _Server(_uvicorn_config(create_public_app(runtime), config.host, config.port))
     admin = _Server(
@@ -61,7 +65,11 @@ async def serve_gateway(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    tasks = [asyncio.create_task(s.serve()) for s in (public, admin)]
+    bound = [[sock] for sock in sockets] if sockets is not None else [None, None]
+    tasks = [
+        asyncio.create_task(server.serve(sockets=listen))
+        for server, listen in zip((public, admin), bound, strict=True)
+    ]
     try:
         while not (public.started and admin.started):
             if any(t.done() for t in tasks):

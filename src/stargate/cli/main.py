@@ -108,9 +108,23 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Public listener port.")] = None,
     admin_host: Annotated[str | None, typer.Option(help="Admin listener host.")] = None,
     admin_port: Annotated[int | None, typer.Option(help="Admin listener port.")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            envvar="STARGATE_WORKERS",
+            help="Worker processes (0: one per core). More than one needs Redis and PostgreSQL.",
+        ),
+    ] = 1,
 ) -> None:
-    """Run the gateway: the public API and the internal admin API, in one process."""
+    """Run the gateway: the public API and the internal admin API."""
     import dataclasses
+    import tempfile
+
+    metrics_dir = None
+    if workers != 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Before anything imports prometheus_client: it picks its value store at import.
+        metrics_dir = tempfile.TemporaryDirectory(prefix="stargate-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir.name
 
     from stargate.api.server import serve_gateway
     from stargate.config.loader import GatewayConfig
@@ -137,14 +151,35 @@ def serve(
         )
         raise typer.Exit(2)
 
-    def ready(_: object) -> None:
+    def ready(detail: object) -> None:
         typer.echo(
             f"stargate ready: public http://{cfg.host}:{cfg.port}  "
-            f"admin http://{cfg.admin_host}:{cfg.admin_port}",
+            f"admin http://{cfg.admin_host}:{cfg.admin_port}"
+            + (f"  ({detail})" if isinstance(detail, str) else ""),
             err=True,
         )
 
-    _run(serve_gateway(cfg, on_ready=ready))
+    if workers == 1:
+        _run(serve_gateway(cfg, on_ready=ready))
+        return
+    from stargate.api.workers import WorkerError, check_workers, default_workers, supervise
+
+    count = workers or default_workers()
+    try:
+        check_workers(cfg, count)
+        if count == 1:
+            _run(serve_gateway(cfg, on_ready=ready))
+            return
+        status = supervise(
+            cfg, count, lambda c, sockets: _run(serve_gateway(c, sockets=sockets)), on_ready=ready
+        )
+    except WorkerError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    finally:
+        if metrics_dir is not None:
+            metrics_dir.cleanup()
+    raise typer.Exit(status)
 
 
 @app.command()
