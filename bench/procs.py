@@ -85,8 +85,8 @@ def gateway(
         AWS_EC2_METADATA_DISABLED="true",
         STARGATE_MASTER_KEY=MASTER_KEY,
         DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
-        **(extra_env or {}),
     )
+    env.update(extra_env or {})
     proc = subprocess.Popen(
         [*_stargate(), "serve", "--host", "127.0.0.1", "--port", str(port),
          "--admin-port", str(admin_port or free_port())],
