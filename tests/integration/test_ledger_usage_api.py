@@ -395,3 +395,17 @@ async def test_retention_deletes_old_rows_and_keeps_totals(database: Database) -
     assert answer["deleted"] == 1  # the request 40 days ago
     usage = await spend.usage_for_key(KEY_HASH, 60)
     assert usage["summary"]["total_requests"] == 151
+
+
+async def test_the_last_month_of_the_by_team_report_is_built_in_the_background(
+    database: Database,
+) -> None:
+    await seed_usage(database)
+    spend = SpendAdmin(database, clock=clock)
+    await spend.warm_reports(delay_s=0)
+    warmed = spend.team_reports.rebuilt_days
+    assert warmed == 30  # the days with spend among the last 31
+    month = parse_body(GlobalSpendReportQuery, {"start_date": "2026-02-14",
+                                                "end_date": "2026-03-15"})  # fmt: skip
+    assert len(orjson.loads(await spend.global_report_json(month))) == 30
+    assert spend.team_reports.rebuilt_days == warmed  # the first report found every day built

@@ -19,6 +19,8 @@ names it).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -36,10 +38,13 @@ from stargate.admin.spend_requests import (
     SpendLogsQuery,
 )
 from stargate.store.database import Database
+from stargate.store.ledger_queries import SpendFilter
 from stargate.store.ledger_retention import delete_older_than
 from stargate.telemetry.ledger_views import usage_for_key
 
 __all__ = ["SpendAdmin"]
+
+log = logging.getLogger("stargate")
 
 
 def _utc_now() -> datetime:
@@ -60,6 +65,17 @@ class SpendAdmin:
 
     async def global_report(self, query: GlobalSpendReportQuery) -> list[dict[str, Any]]:
         return await global_spend_report(self.database, query)
+
+    async def warm_reports(self, *, days: int = 31, delay_s: float = 5.0) -> None:
+        """Build the by-team report's parts of the last ``days`` days in the background, a few
+        seconds after start-up, so the first dashboard to ask does not pay for a full build.
+        Never raises: a failure only means the first report builds its days itself."""
+        await asyncio.sleep(delay_s)
+        today = self.clock().date()
+        try:
+            await self.team_reports.report(SpendFilter(), today - timedelta(days=days - 1), today)
+        except Exception as exc:  # a database not reachable yet: the cache fills on demand
+            log.info("spend reports not warmed: %s: %s", type(exc).__name__, exc)
 
     async def global_report_json(self, query: GlobalSpendReportQuery) -> bytes:
         """:meth:`global_report` as the route serves it (JSON bytes); the by-team grouping comes

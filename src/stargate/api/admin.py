@@ -180,7 +180,8 @@ def create_admin_app(runtime: Runtime) -> FastAPI:
     )
     router = admin_router(service, require_master=require_master, presented_key=presented_key)
     mount_admin_routes(app, router)
-    app.include_router(spend_router(SpendAdmin(runtime.database), require_master=require_master))
+    spend = runtime.spend or SpendAdmin(runtime.database)
+    app.include_router(spend_router(spend, require_master=require_master))
 
     @app.post("/counters/rebuild", tags=["budgets"])
     async def counters_rebuild(_: Principal = master) -> dict[str, Any]:
@@ -210,7 +211,7 @@ def create_admin_app(runtime: Runtime) -> FastAPI:
     mount_ui(
         app,
         service=service,
-        spend=SpendAdmin(runtime.database),
+        spend=spend,
         database=runtime.database,
         check_master=check_master,
         test_model=test_model,

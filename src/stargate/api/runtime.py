@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stargate.admin.models import load_db_deployments
+from stargate.admin.spend_service import SpendAdmin
 from stargate.config.deployment import Deployment
 from stargate.config.loader import GatewayConfig
 from stargate.governance.counters import CounterStore
@@ -51,6 +52,8 @@ class Runtime:
     principals: PrincipalDirectory
     deployments: tuple[Deployment, ...] = ()
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # The usage APIs' service, shared by the admin API and the UI (one report cache).
+    spend: SpendAdmin | None = None
     draining: bool = field(default=False)
     models_version: int = -1
 
@@ -154,6 +157,10 @@ class Runtime:
         await runtime.reload_models()
         runtime.tasks.append(asyncio.create_task(principals.watch(), name="principal-cache"))
         runtime.tasks.append(asyncio.create_task(runtime._watch_models(), name="model-reload"))
+        runtime.spend = SpendAdmin(database)
+        runtime.tasks.append(
+            asyncio.create_task(runtime.spend.warm_reports(), name="warm-spend-reports")
+        )
         return runtime
 
     async def reload_models(self) -> None:
