@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import os
 import statistics
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ class Sample:
     rss_mb: float
     fds: int
     sockets: int
+    inbound: int
+    upstream: int
     threads: int
     tasks: int
     requests: int
@@ -64,6 +67,13 @@ def _fds(pid: int) -> tuple[int, int]:
         except OSError:  # closed while we looked
             pass
     return fds, sockets
+
+
+def _connections(port: int, side: str) -> int:
+    """Established TCP connections with ``side`` (``sport``: ours; ``dport``: the peer's) port."""
+    done = subprocess.run(["ss", "-Htn", "state", "established", f"( {side} = :{port} )"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    return len(done.stdout.splitlines())
 
 
 def _threads(pid: int) -> int:
@@ -130,7 +140,8 @@ async def soak(minutes: float, rate: float, storage: str) -> list[Sample]:
                     ordered = sorted(done.latencies) or [float("nan")]
                     samples.append(Sample(
                         at_s=round(now - began), rss_mb=round(rss_mb(gw.pid), 1), fds=fds,
-                        sockets=sockets, threads=_threads(gw.pid),
+                        sockets=sockets, inbound=_connections(gw_port, "sport"),
+                        upstream=_connections(emu_port, "dport"), threads=_threads(gw.pid),
                         tasks=await _tasks(session, gw_port), requests=len(done.latencies),
                         errors=done.errors,
                         p50_ms=round(statistics.median(ordered) * 1000, 2),
@@ -148,17 +159,18 @@ async def soak(minutes: float, rate: float, storage: str) -> list[Sample]:
 
 
 def report(samples: list[Sample]) -> str:
-    lines = ["| minute | RSS MB | fds | sockets | threads | tasks | req/s | errors | p50 ms "
-             "| p99 ms |", "|" + "---|" * 10]  # fmt: skip
+    lines = ["| minute | RSS MB | fds | sockets (in / to upstream) | threads | tasks | req/s "
+             "| errors | p50 ms | p99 ms |", "|" + "---|" * 10]  # fmt: skip
     per_minute = [samples[i : i + 6] for i in range(0, len(samples), 6)]
     for minute, group in enumerate(per_minute, start=1):
         last = group[-1]
         requests = sum(s.requests for s in group)
         lines.append(
-            f"| {minute} | {last.rss_mb} | {last.fds} | {last.sockets} | {last.threads} "
+            f"| {minute} | {last.rss_mb} | {last.fds} "
+            f"| {last.sockets} ({last.inbound} / {last.upstream}) | {last.threads} "
             f"| {last.tasks} | {requests / (len(group) * SAMPLE_S):.0f} "
             f"| {sum(s.errors for s in group)} "
-            f"| {statistics.median(s.p50_ms for s in group)} | {max(s.p99_ms for s in group)} |"
+            f"| {statistics.median(s.p50_ms for s in group):.2f} | {max(s.p99_ms for s in group)} |"
         )
     if len(per_minute) >= 3:
         second, final = per_minute[1][-1], per_minute[-1][-1]
