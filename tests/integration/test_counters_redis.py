@@ -363,7 +363,7 @@ async def test_a_redis_that_never_answers_is_given_up_on_within_the_timeout() ->
         with pytest.raises(ServiceUnavailable):
             await counters.admit(admission("r", lifetime_check("key:k")))
         elapsed = time.monotonic() - started
-        assert 0.2 <= elapsed < 5.0  # bounded (the timeout is 0.25 s), not hanging
+        assert 0.2 <= elapsed < 8.0  # bounded (the timeout is 1 s), not hanging
         assert connections  # it did connect: the read timed out
     finally:
         await counters.aclose()

@@ -8,7 +8,7 @@ a prefix of their own.
 Times come from the gateway's clock (``AdmissionRequest.now``), not from Redis, so replicas
 need synchronised clocks (NTP) for the sliding minute and leases to agree.
 
-When Redis cannot be reached within the timeout (250 ms by default; no retries), an admission
+When Redis cannot be reached within the timeout (1 s by default; no retries), an admission
 follows the failure policy: ``closed`` refuses with :class:`~stargate.errors.ServiceUnavailable`,
 ``open`` admits without counting (``Admitted.counted`` is false) and logs a warning. A settlement
 that cannot reach Redis is logged and dropped: its reservation expires with its lease, and the
@@ -56,7 +56,9 @@ _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 DEFAULT_PREFIX = "stargate"
-DEFAULT_TIMEOUT_S = 0.25
+# A round trip's bound. Generous on purpose: on a saturated gateway the reply waits for the
+# event loop, and a tight bound (250 ms once) turned the gateway's own load into 503s.
+DEFAULT_TIMEOUT_S = 1.0
 # Waiting for one of the pooled connections is local queueing under load, not a sign that Redis is
 # away: it gets a bound of its own, longer than a round trip's.
 POOL_WAIT_S = 2.0
