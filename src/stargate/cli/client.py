@@ -51,6 +51,19 @@ class AdminClient:
         target = f"{path}?{urlencode(query)}" if query else path
         return self.request("GET", target)
 
+    def all_pages(
+        self, path: str, items: str, params: Mapping[str, object], *, size_param: str = "size"
+    ) -> list[dict[str, Any]]:
+        """Every item of a paged admin listing (``items`` is the answer's list field)."""
+        found: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            answer = self.get(path, {**params, "page": page, size_param: 100})
+            found += answer.get(items, [])
+            if page >= int(answer.get("total_pages") or 1):
+                return found
+            page += 1
+
     def post(self, path: str, body: Mapping[str, Any]) -> Any:
         return self.request("POST", path, body)
 

@@ -106,19 +106,11 @@ def list_keys(
     """Every key (all pages): hint, alias, owner, models, budget."""
     from stargate.cli.output import budget, echo_json, models_of, print_table
 
-    keys: list[dict[str, Any]] = []
     with admin_client() as client:
-        page = 1
-        while True:
-            answer = client.get(
-                "/key/list",
-                {"page": page, "size": 100, "return_full_object": True, "user_id": user,
-                 "team_id": team, "key_alias": alias},
-            )  # fmt: skip
-            keys += answer.get("keys", [])
-            if page >= int(answer.get("total_pages") or 1):
-                break
-            page += 1
+        keys = client.all_pages(
+            "/key/list", "keys",
+            {"return_full_object": True, "user_id": user, "team_id": team, "key_alias": alias},
+        )  # fmt: skip
     if as_json:
         echo_json(keys)
         return

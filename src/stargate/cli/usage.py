@@ -50,15 +50,8 @@ def date_range(
 
 
 def _key_names(client: AdminClient) -> dict[str, str]:
-    names: dict[str, str] = {}
-    page = 1
-    while True:
-        answer = client.get("/key/list", {"page": page, "size": 100, "return_full_object": True})
-        for key in answer.get("keys", []):
-            names[str(key["token"])] = str(key.get("key_alias") or key.get("key_name"))
-        if page >= int(answer.get("total_pages") or 1):
-            return names
-        page += 1
+    keys = client.all_pages("/key/list", "keys", {"return_full_object": True})
+    return {str(key["token"]): str(key.get("key_alias") or key.get("key_name")) for key in keys}
 
 
 def usage_rows(report: list[dict[str, Any]], by: By) -> list[dict[str, Any]]:

@@ -101,17 +101,10 @@ def list_users(
     """Every user (all pages), with budgets and key counts."""
     from stargate.cli.output import budget, echo_json, models_of, print_table
 
-    users: list[dict[str, Any]] = []
     with admin_client() as client:
-        page = 1
-        while True:
-            answer = client.get(
-                "/user/list", {"page": page, "page_size": 100, "role": role, "user_email": email}
-            )
-            users += answer.get("users", [])
-            if page >= int(answer.get("total_pages") or 1):
-                break
-            page += 1
+        users = client.all_pages(
+            "/user/list", "users", {"role": role, "user_email": email}, size_param="page_size"
+        )
     if as_json:
         echo_json(users)
         return
