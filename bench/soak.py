@@ -28,7 +28,7 @@ import aiohttp
 import yarl
 
 from bench.load import Target
-from bench.procs import emulator, free_port, gateway, rss_mb
+from bench.procs import cpu_seconds, emulator, free_port, gateway, rss_mb
 from bench.run import gateway_target, governed_key, storage_database
 
 SAMPLE_S = 10.0
@@ -52,6 +52,7 @@ class Sample:
     threads: int
     tasks: int
     requests: int
+    cpu_s: float  # the gateway's CPU time in this window
     errors: int
     p50_ms: float
     p99_ms: float
@@ -131,11 +132,14 @@ async def soak(minutes: float, rate: float, storage: str) -> list[Sample]:
             began = time.perf_counter()
             end = began + minutes * 60
             next_sample = began + SAMPLE_S
+            cpu_before = cpu_seconds(gw.pid)
             pending: set[asyncio.Task[None]] = set()
             n = 0
             while (now := time.perf_counter()) < end:
                 if now >= next_sample:
                     done, window = window, Window()
+                    cpu_now = cpu_seconds(gw.pid)
+                    cpu_used, cpu_before = cpu_now - cpu_before, cpu_now
                     fds, sockets = _fds(gw.pid)
                     ordered = sorted(done.latencies) or [float("nan")]
                     samples.append(Sample(
@@ -143,6 +147,7 @@ async def soak(minutes: float, rate: float, storage: str) -> list[Sample]:
                         sockets=sockets, inbound=_connections(gw_port, "sport"),
                         upstream=_connections(emu_port, "dport"), threads=_threads(gw.pid),
                         tasks=await _tasks(session, gw_port), requests=len(done.latencies),
+                        cpu_s=cpu_used,
                         errors=done.errors,
                         p50_ms=round(statistics.median(ordered) * 1000, 2),
                         p99_ms=round(ordered[int(0.99 * (len(ordered) - 1))] * 1000, 2),
@@ -160,7 +165,7 @@ async def soak(minutes: float, rate: float, storage: str) -> list[Sample]:
 
 def report(samples: list[Sample]) -> str:
     lines = ["| minute | RSS MB | fds | sockets (in / to upstream) | threads | tasks | req/s "
-             "| errors | p50 ms | p99 ms |", "|" + "---|" * 10]  # fmt: skip
+             "| CPU ms/req | errors | p50 ms | p99 ms |", "|" + "---|" * 11]  # fmt: skip
     per_minute = [samples[i : i + 6] for i in range(0, len(samples), 6)]
     for minute, group in enumerate(per_minute, start=1):
         last = group[-1]
@@ -169,6 +174,7 @@ def report(samples: list[Sample]) -> str:
             f"| {minute} | {last.rss_mb} | {last.fds} "
             f"| {last.sockets} ({last.inbound} / {last.upstream}) | {last.threads} "
             f"| {last.tasks} | {requests / (len(group) * SAMPLE_S):.0f} "
+            f"| {1000 * sum(s.cpu_s for s in group) / max(1, requests):.2f} "
             f"| {sum(s.errors for s in group)} "
             f"| {statistics.median(s.p50_ms for s in group):.2f} | {max(s.p99_ms for s in group)} |"
         )
