@@ -9,6 +9,7 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx2 as httpx
@@ -37,10 +38,10 @@ def children(pid: int) -> set[int]:
     return found
 
 
-def eventually(check: object, what: str, timeout: float = 30.0) -> None:
+def eventually(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return
         time.sleep(0.1)
     raise AssertionError(f"never happened: {what}")

@@ -23,7 +23,6 @@ from stargate.admin.routes import admin_router, mount_admin_routes
 from stargate.admin.service import AdminService
 from stargate.admin.spend_reader import LedgerSpendReader
 from stargate.admin.spend_routes import spend_router
-from stargate.admin.spend_service import SpendAdmin
 from stargate.api.auth import presented_key
 from stargate.api.errors import render_openai_error
 from stargate.api.health import VERSION, health_routes
@@ -180,8 +179,7 @@ def create_admin_app(runtime: Runtime) -> FastAPI:
     )
     router = admin_router(service, require_master=require_master, presented_key=presented_key)
     mount_admin_routes(app, router)
-    spend = runtime.spend or SpendAdmin(runtime.database)
-    app.include_router(spend_router(spend, require_master=require_master))
+    app.include_router(spend_router(runtime.spend, require_master=require_master))
 
     @app.post("/counters/rebuild", tags=["budgets"])
     async def counters_rebuild(_: Principal = master) -> dict[str, Any]:
@@ -211,7 +209,7 @@ def create_admin_app(runtime: Runtime) -> FastAPI:
     mount_ui(
         app,
         service=service,
-        spend=spend,
+        spend=runtime.spend,
         database=runtime.database,
         check_master=check_master,
         test_model=test_model,

@@ -50,10 +50,10 @@ class Runtime:
     pipeline: Pipeline
     counters: CounterStore
     principals: PrincipalDirectory
+    # The usage APIs' service, shared by the admin API and the UI (one report cache).
+    spend: SpendAdmin
     deployments: tuple[Deployment, ...] = ()
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    # The usage APIs' service, shared by the admin API and the UI (one report cache).
-    spend: SpendAdmin | None = None
     draining: bool = field(default=False)
     models_version: int = -1
 
@@ -151,13 +151,12 @@ class Runtime:
         )
         runtime = cls(
             config, router, providers, database, metrics, tracer, ledger, pipeline, counters,
-            principals,
+            principals, SpendAdmin(database),
         )  # fmt: skip
         runtime.deployments = config.deployments
         await runtime.reload_models()
         runtime.tasks.append(asyncio.create_task(principals.watch(), name="principal-cache"))
         runtime.tasks.append(asyncio.create_task(runtime._watch_models(), name="model-reload"))
-        runtime.spend = SpendAdmin(database)
         runtime.tasks.append(
             asyncio.create_task(runtime.spend.warm_reports(), name="warm-spend-reports")
         )

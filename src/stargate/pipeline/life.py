@@ -241,7 +241,6 @@ class Pipeline:
         usage: Usage | None = None
         try:
             deployments = self._router.resolve(model)
-            health = self._router.health
             ticket = await self._admit(model, principal, ctx, deployments, spend)
             call = CallContext(request_id=ctx.request_id)
             for number, deployment in enumerate(deployments, start=1):
@@ -254,7 +253,7 @@ class Pipeline:
                     if retry:
                         continue
                     raise
-                health.succeeded(deployment)
+                self._router.health.succeeded(deployment)
                 usage = usage_of(result)
                 record.succeeded(deployment, usage)
                 ctx.cost_micro, ctx.served_by = record.cost_micro, deployment
@@ -284,7 +283,6 @@ class Pipeline:
         ticket: Ticket | None = None
         try:
             deployments = self._router.resolve(model)
-            health = self._router.health
             ticket = await self._admit(model, principal, ctx, deployments, spend)
             if spend is not None:
                 meter.prompt_estimate = spend.prompt_tokens
@@ -304,7 +302,7 @@ class Pipeline:
                 except BaseException:
                     await items.aclose()
                     raise
-                health.succeeded(deployment)
+                self._router.health.succeeded(deployment)
                 record.first_item()
                 return self._relay(first, items, deployment, meter, ticket, record)
             raise AssertionError("a model group always has a deployment")  # pragma: no cover
