@@ -13,7 +13,8 @@ A source is resolved once, at start-up (:func:`open_credentials`, in a worker th
 chain may do network I/O). Refreshable credentials (container, IMDS, assume-role) are refreshed
 off the event loop: when they enter the advisory window a background task refreshes them in a
 thread while requests keep signing with the current ones; only inside the mandatory window does
-a request wait for that refresh. Signing itself is HMAC only (well under a millisecond).
+a request wait for that refresh. Signing itself (:mod:`~stargate.providers.bedrock.sigv4`) is
+two SHA-256 hashes and one HMAC per request: the day's signing key is derived once.
 """
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, assert_never
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCredentials
 from botocore.exceptions import BotoCoreError
 
 from stargate.config.deployment import Deployment
 from stargate.errors import ConfigError, UpstreamServerError
+from stargate.providers.bedrock.sigv4 import SigV4Signer
 
 __all__ = [
     "ADVISORY_REFRESH_SECONDS",
@@ -264,9 +264,28 @@ def sign_sigv4(
 ) -> dict[str, str]:
     """``headers`` plus ``X-Amz-Date``, ``X-Amz-Security-Token`` (session credentials) and
     ``Authorization``, signed over ``url`` exactly as written and the exact ``body`` bytes."""
-    request = AWSRequest(method="POST", url=url, data=body, headers=dict(headers))
-    SigV4Auth(frozen, SIGNING_SERVICE, region).add_auth(request)
-    return {name: str(value) for name, value in request.headers.items()}
+    access_key, secret_key = frozen.access_key, frozen.secret_key
+    if not access_key or not secret_key:  # refreshed into nothing: _load refuses that at start
+        raise UpstreamServerError("the gateway's AWS credentials lost their key")
+    return _signer(region).sign(
+        access_key=access_key,
+        secret_key=secret_key,
+        token=frozen.token,
+        url=url,
+        body=body,
+        headers=headers,
+    )
+
+
+_SIGNERS: dict[str, SigV4Signer] = {}
+
+
+def _signer(region: str) -> SigV4Signer:
+    """One signer per region for the process: it keeps the day's signing key per secret."""
+    signer = _SIGNERS.get(region)
+    if signer is None:
+        signer = _SIGNERS[region] = SigV4Signer(SIGNING_SERVICE, region)
+    return signer
 
 
 async def authorize(
