@@ -131,6 +131,9 @@ class Metrics:
         self._success: BoundedCache[RequestLabels, _Success] = BoundedCache(cache_size)
         self._failure: BoundedCache[_Outcome, tuple[Any, Any]] = BoundedCache(cache_size)
         self._attempt: BoundedCache[_Outcome, tuple[Any, Any]] = BoundedCache(cache_size)
+        self._budget: BoundedCache[BudgetOwner, tuple[Any, Any, Any, Any] | None] = BoundedCache(
+            cache_size
+        )
         self.in_flight.set(0)  # a reused pid's file may hold a dead worker's count
 
     # --- definitions --------------------------------------------------------------------------
@@ -413,23 +416,32 @@ class Metrics:
 
         With high-cardinality labels dropped, user budgets are not reported (their only label
         is the user) and key budgets are labelled by alias alone."""
-        gauges = self.budget_gauges.get(owner.scope)
-        if gauges is None:
+        bound = self._budget.get(owner, self._bind_budget)
+        if bound is None:
             return
-        names = self._names(_BUDGET_LABELS[owner.scope])
-        values = self._budget_values(owner)
-        remaining, maximum, hours = gauges
-        bound = [values[n] for n in names]
+        remaining, maximum, hours, reset = bound
         if max_micro is not None:
-            maximum.labels(*bound).set(max_micro / MICRO_PER_USD)
-            remaining.labels(*bound).set((max_micro - spent_micro) / MICRO_PER_USD)
+            maximum.set(max_micro / MICRO_PER_USD)
+            remaining.set((max_micro - spent_micro) / MICRO_PER_USD)
         if reset_at is not None:
             now = time.time() if now is None else now
-            hours.labels(*bound).set(max(reset_at - now, 0.0) / 3600)
-            reset = {"scope": owner.scope, **values}
-            self.budget_reset.labels(*(reset.get(n, "") for n in self._names(_BUDGET_RESET))).set(
-                reset_at
-            )
+            hours.set(max(reset_at - now, 0.0) / 3600)
+            reset.set(reset_at)
+
+    def _bind_budget(self, owner: BudgetOwner) -> tuple[Any, Any, Any, Any] | None:
+        gauges = self.budget_gauges.get(owner.scope)
+        if gauges is None:
+            return None
+        values = self._budget_values(owner)
+        bound = [values[n] for n in self._names(_BUDGET_LABELS[owner.scope])]
+        remaining, maximum, hours = gauges
+        reset = {"scope": owner.scope, **values}
+        return (
+            remaining.labels(*bound),
+            maximum.labels(*bound),
+            hours.labels(*bound),
+            self.budget_reset.labels(*(reset.get(n, "") for n in self._names(_BUDGET_RESET))),
+        )
 
     def _budget_values(self, owner: BudgetOwner) -> dict[str, str]:
         cap = self._cap
