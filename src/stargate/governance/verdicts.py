@@ -16,6 +16,7 @@ caller's dialect; these headers are the same in both.
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import UTC, datetime
 from typing import assert_never
@@ -52,6 +53,7 @@ def _usd(micro: int) -> str:
     return f"{micro_to_usd(micro):.6f}"
 
 
+@functools.lru_cache(maxsize=256)  # a reset instant is the same for a whole window
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 

@@ -113,14 +113,28 @@ class CalendarWindow:
         return self._key(self._start_date(now))
 
     def instance_at(self, now: datetime) -> tuple[str, datetime | None]:
-        """``key_at(now)`` and the ``reset_at`` of ``bounds_at(now)``, computed once."""
+        """``key_at(now)`` and the ``reset_at`` of ``bounds_at(now)``. Asked on every admission
+        for every budget window, and the same for a whole day or month: the last instance is
+        kept with its bounds and reused while ``now`` is inside them."""
+        known = _INSTANCES.get(self)
+        if known is not None and known[0] <= now < known[1]:
+            return known[2], known[1]
         start = self._start_date(now)
-        return self._key(start), self._midnight(self._next_date(start))
+        began, ends = self._midnight(start), self._midnight(self._next_date(start))
+        key = self._key(start)
+        if now.tzinfo is not None:  # a naive ``now`` is taken as UTC and cannot be compared
+            if len(_INSTANCES) > 1024:
+                _INSTANCES.clear()
+            _INSTANCES[self] = (began, ends, key)
+        return key, ends
 
     def _key(self, start: date) -> str:
         text = f"{start:%Y-%m}" if self.unit == "month" else start.isoformat()
         kind = _UNIT_PREFIX[self.unit] if self.count == 1 else self.spec
         return f"{kind}:{text}@{self.timezone}"
+
+
+_INSTANCES: dict[CalendarWindow, tuple[datetime, datetime, str]] = {}
 
 
 @dataclass(frozen=True, slots=True)

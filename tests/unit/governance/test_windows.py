@@ -10,6 +10,7 @@ import pytest
 
 from stargate.governance.windows import (
     EPOCH,
+    CalendarUnit,
     CalendarWindow,
     FixedWindow,
     LifetimeWindow,
@@ -201,4 +202,15 @@ def test_instance_at_agrees_with_key_at_and_bounds_at(
     moment = utc(2026, 10, 25, 0, 30)
     for step in range(0, 24 * 40, 7):
         now = moment + timedelta(hours=step)
+        assert window.instance_at(now) == (window.key_at(now), window.bounds_at(now)[1])
+
+
+@pytest.mark.parametrize(("unit", "count"), [("day", 1), ("month", 1), ("week", 2)])
+def test_a_kept_instance_is_never_used_outside_its_window(unit: CalendarUnit, count: int) -> None:
+    """``instance_at`` reuses the last instance while ``now`` is inside it: walking hour by hour
+    across DST changes and month ends, in any order, it agrees with ``key_at``/``bounds_at``."""
+    window = CalendarWindow(unit, count, timezone="America/New_York")
+    start = datetime(2026, 10, 25, tzinfo=UTC)
+    moments = [start + timedelta(hours=h) for h in range(0, 24 * 40, 5)]
+    for now in [*moments, *reversed(moments), *moments[::7]]:
         assert window.instance_at(now) == (window.key_at(now), window.bounds_at(now)[1])
