@@ -10,8 +10,9 @@ but its requests and tokens still count against RPM, TPM and parallel limits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
+import functools
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal, localcontext
 
 from stargate.config.deployment import ModelInfo
 from stargate.core.money import MICRO_PER_USD, MicroUSD
@@ -22,12 +23,6 @@ _ZERO = Decimal(0)
 _PRECISION = 60  # enough digits that no product of tokens and prices is ever rounded
 
 
-def _micro_ceiling(usd: Decimal) -> MicroUSD:
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        return int((usd * MICRO_PER_USD).to_integral_value(rounding=ROUND_CEILING))
-
-
 @dataclass(frozen=True, slots=True)
 class Pricing:
     """USD per token for each kind of token of one deployment (``None``: not priced)."""
@@ -36,14 +31,22 @@ class Pricing:
     output: Decimal | None = None
     cache_read: Decimal | None = None
     cache_write: Decimal | None = None
+    # The worst prompt token's and the output token's prices as exact integer ratios, so the
+    # worst case of every admission is integer arithmetic (the same value as in decimal).
+    _prompt_ratio: tuple[int, int] = field(init=False, repr=False, compare=False)
+    _output_ratio: tuple[int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_prompt_ratio", self.prompt_token_worst.as_integer_ratio())
+        object.__setattr__(self, "_output_ratio", self.output_token.as_integer_ratio())
 
     @classmethod
     def of(cls, info: ModelInfo) -> Pricing:
-        return cls(
-            input=info.input_cost_per_token,
-            output=info.output_cost_per_token,
-            cache_read=info.cache_read_input_token_cost,
-            cache_write=info.cache_creation_input_token_cost,
+        return _pricing(
+            info.input_cost_per_token,
+            info.output_cost_per_token,
+            info.cache_read_input_token_cost,
+            info.cache_creation_input_token_cost,
         )
 
     @property
@@ -70,10 +73,9 @@ class Pricing:
         price, rounded up."""
         if prompt_tokens < 0 or max_tokens < 0:
             raise ValueError("token counts cannot be negative")
-        with localcontext() as ctx:
-            ctx.prec = _PRECISION
-            usd = prompt_tokens * self.prompt_token_worst + max_tokens * self.output_token
-        return _micro_ceiling(usd)
+        (pn, pd), (on, od) = self._prompt_ratio, self._output_ratio
+        micro = (prompt_tokens * pn * od + max_tokens * on * pd) * MICRO_PER_USD
+        return -(-micro // (pd * od))  # the exact ceiling of micro / (pd * od)
 
     def prompt_micro(self, prompt_tokens: int) -> MicroUSD:
         """The worst cost of the prompt alone."""
@@ -90,3 +92,14 @@ class Pricing:
             if left < 0:
                 return 0
             return int((left / self.output_token).to_integral_value(rounding=ROUND_FLOOR))
+
+
+@functools.lru_cache(maxsize=1024)
+def _pricing(
+    input: Decimal | None,
+    output: Decimal | None,
+    cache_read: Decimal | None,
+    cache_write: Decimal | None,
+) -> Pricing:
+    """One :class:`Pricing` per set of prices: asked for every deployment of every admission."""
+    return Pricing(input, output, cache_read, cache_write)

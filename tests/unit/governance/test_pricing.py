@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import random
+from decimal import ROUND_CEILING, Decimal, localcontext
 
 from stargate.config.deployment import ModelInfo
 from stargate.core.cost import cost_micro
@@ -80,3 +81,23 @@ def test_output_tokens_within_a_budget_are_floored() -> None:
     assert SONNET.max_output_tokens_within(1000, 100) == 41
     assert SONNET.worst_case_micro(100, 41) <= 1000 < SONNET.worst_case_micro(100, 42)
     assert SONNET.max_output_tokens_within(100, 100) == 0  # the prompt alone does not fit
+
+
+def test_the_integer_worst_case_is_the_decimal_one_rounded_up() -> None:
+    """``worst_case_micro`` works in integer ratios; it must equal the exact decimal sum rounded
+    up to a whole micro-dollar, for any prices and token counts."""
+    rng = random.Random(11)
+    for _ in range(2000):
+        prices = [
+            None
+            if rng.random() < 0.2
+            else Decimal(rng.randint(0, 10**9)).scaleb(-rng.randint(6, 18))
+            for _ in range(4)
+        ]
+        pricing = Pricing(*prices)
+        prompt, output = rng.randint(0, 2_000_000), rng.randint(0, 200_000)
+        with localcontext() as ctx:
+            ctx.prec = 80
+            usd = prompt * pricing.prompt_token_worst + output * pricing.output_token
+            expected = int((usd * 1_000_000).to_integral_value(rounding=ROUND_CEILING))
+        assert pricing.worst_case_micro(prompt, output) == expected
