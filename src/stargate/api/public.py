@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-import uuid
 from collections.abc import AsyncGenerator
 
 import orjson
@@ -28,6 +27,7 @@ from stargate.api.runtime import Runtime
 from stargate.api.streaming import EventStreamResponse
 from stargate.config.pricing import pricing_view
 from stargate.core import StreamEvent
+from stargate.core.ids import random_hex
 from stargate.errors import (
     InternalError,
     InvalidRequest,
@@ -110,7 +110,7 @@ def public_routes(runtime: Runtime) -> list[Route]:
         request_id = request_id_from(request.headers.get("x-request-id"))
         ctx = RequestContext(
             request_id,
-            route=request.url.path,
+            route=request.scope["path"],
             started=time.perf_counter(),
             traceparent=request.headers.get("traceparent"),
         )
@@ -118,7 +118,7 @@ def public_routes(runtime: Runtime) -> list[Route]:
             principal = await pipeline.authenticate(presented_key(request.headers))
             body = await read_json(request)
             chat = parse_chat_request(body, drop_unknown=drop_unknown)
-            response_id = "chatcmpl-" + uuid.uuid4().hex
+            response_id = "chatcmpl-" + random_hex()
             created = int(time.time())
             if chat.stream:
                 events = await pipeline.stream(chat, principal, ctx)
@@ -137,7 +137,7 @@ def public_routes(runtime: Runtime) -> list[Route]:
             rendered = render_chat_response(
                 result, request_model=chat.model, created=created, response_id=response_id
             )
-            if request.url.path == "/v1/chat" or _truthy(request.headers.get(METADATA_HEADER)):
+            if request.scope["path"] == "/v1/chat" or _truthy(request.headers.get(METADATA_HEADER)):
                 served = ctx.served_by
                 rendered["gateway_metadata"] = gateway_metadata(
                     team_id=principal.team_id,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-import uuid
+
+from stargate.core.ids import random_hex
 
 __all__ = ["request_id_from"]
 
@@ -13,4 +14,4 @@ _VALID = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
 def request_id_from(inbound: str | None) -> str:
     if inbound and _VALID.match(inbound):
         return inbound
-    return "req_" + uuid.uuid4().hex
+    return "req_" + random_hex()

@@ -21,7 +21,6 @@ SDKs and Claude Code take the final numbers from there.
 from __future__ import annotations
 
 import enum
-import uuid
 from typing import Any, assert_never
 
 import orjson
@@ -39,6 +38,7 @@ from stargate.core import (
     Usage,
     UsageReport,
 )
+from stargate.core.ids import random_hex
 from stargate.errors import StargateError, UpstreamBadResponse
 from stargate.translate.anthropic_response import render_usage, stop_reason
 
@@ -92,7 +92,7 @@ class MessagesStreamRenderer:
             return []
         out: list[bytes] = []
         if not self._started and not isinstance(event, MessageStart):
-            out.append(self._message_start(f"msg_{uuid.uuid4().hex}"))
+            out.append(self._message_start(f"msg_{random_hex()}"))
         match event:
             case MessageStart(id=message_id):
                 if not self._started:

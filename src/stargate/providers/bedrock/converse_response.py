@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import uuid
 from typing import Any, assert_never
 
 from stargate.core import (
@@ -28,6 +27,7 @@ from stargate.core import (
     ToolUsePart,
     Usage,
 )
+from stargate.core.ids import random_hex
 from stargate.errors import UpstreamBadResponse
 
 __all__ = [
@@ -104,7 +104,7 @@ def parse_usage(value: object) -> Usage:
 
 def message_id(upstream_request_id: str | None) -> str:
     """Converse gives no message id; the gateway derives one from Bedrock's request id."""
-    suffix = upstream_request_id.replace("-", "") if upstream_request_id else uuid.uuid4().hex
+    suffix = upstream_request_id.replace("-", "") if upstream_request_id else random_hex()
     return f"msg_bdrk_{suffix}"
 
 
