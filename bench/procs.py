@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -38,8 +39,11 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> float:
-    started = time.perf_counter()
+def _wait(
+    url: str, proc: subprocess.Popen[bytes], timeout: float = 30, started: float | None = None
+) -> float:
+    """Seconds from ``started`` (default: now) until ``url`` answers below 500."""
+    started = time.perf_counter() if started is None else started
     while time.perf_counter() - started < timeout:
         if proc.poll() is not None:
             raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
@@ -69,6 +73,15 @@ def emulator(port: int) -> Iterator[subprocess.Popen[bytes]]:
         proc.wait(timeout=15)
 
 
+@dataclass(frozen=True, slots=True)
+class Startup:
+    """Seconds from the gateway's process start until each listener's ``/health/liveliness``
+    answers: the public one serves first, the admin one once its app is built."""
+
+    public: float
+    admin: float
+
+
 @contextlib.contextmanager
 def gateway(
     port: int,
@@ -76,7 +89,7 @@ def gateway(
     workdir: Path,
     extra_env: dict[str, str] | None = None,
     admin_port: int | None = None,
-) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+) -> Iterator[tuple[subprocess.Popen[bytes], Startup]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STARGATE_"))}
     env.update(
         AWS_ACCESS_KEY_ID=ACCESS_KEY_ID,
@@ -87,14 +100,17 @@ def gateway(
         DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
     )
     env.update(extra_env or {})
+    admin_port = admin_port or free_port()
+    started = time.perf_counter()
     proc = subprocess.Popen(
         [*_stargate(), "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--admin-port", str(admin_port or free_port())],
+         "--admin-port", str(admin_port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        startup = _wait(f"http://127.0.0.1:{port}/health/liveliness", proc)
-        yield proc, startup
+        public = _wait(f"http://127.0.0.1:{port}/health/liveliness", proc, started=started)
+        admin = _wait(f"http://127.0.0.1:{admin_port}/health/liveliness", proc, started=started)
+        yield proc, Startup(public, admin)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -161,15 +161,19 @@ async def measure(target: Target, pid: int | None, requests: int, concurrency: i
 
 async def one_storage(
     storage: str, dialects: list[str], governance: bool, requests: int, emu_port: int
-) -> tuple[list[Row], dict[str, float]]:
+) -> tuple[list[Row], dict[str, float | str]]:
     rows: list[Row] = []
-    extra: dict[str, float] = {}
+    extra: dict[str, float | str] = {}
     with tempfile.TemporaryDirectory() as tmp, storage_database(storage, Path(tmp)) as env:
         gw_port, admin_port = free_port(), free_port()
-        with gateway(gw_port, emu_port, Path(tmp), env, admin_port) as (_, first_start):
-            extra[f"{storage}: first start to ready (migrations run), s"] = round(first_start, 2)
-        with gateway(gw_port, emu_port, Path(tmp), env, admin_port) as (gw, startup):
-            extra[f"{storage}: start to ready (database at head), s"] = round(startup, 2)
+        with gateway(gw_port, emu_port, Path(tmp), env, admin_port) as (_, first):
+            extra[f"{storage}: first start to ready (migrations run), public / admin, s"] = (
+                f"{first.public:.2f} / {first.admin:.2f}"
+            )
+        with gateway(gw_port, emu_port, Path(tmp), env, admin_port) as (gw, again):
+            extra[f"{storage}: start to ready (database at head), public / admin, s"] = (
+                f"{again.public:.2f} / {again.admin:.2f}"
+            )
             assert gw.pid
             key = governed_key(admin_port) if governance else MASTER_KEY
             for dialect in dialects:
@@ -217,10 +221,10 @@ def _row(storage: str, dialect: str, name: str, conc: int, direct: LoadResult, v
 
 async def matrix(
     requests: int, storages: list[str], dialects: list[str], governance: bool
-) -> tuple[list[Row], dict[str, float]]:
+) -> tuple[list[Row], dict[str, float | str]]:
     emu_port = free_port()
     rows: list[Row] = []
-    extra: dict[str, float] = {}
+    extra: dict[str, float | str] = {}
     with emulator(emu_port) as emu:
         for storage in storages:
             found, more = await one_storage(storage, dialects, governance, requests, emu_port)
@@ -252,7 +256,7 @@ def _drop_schema(schema: str) -> None:
     )  # fmt: skip
 
 
-def render(rows: list[Row], extra: dict[str, float]) -> str:
+def render(rows: list[Row], extra: dict[str, float | str]) -> str:
     head = (
         "| storage | dialect | scenario | conc. | direct req/s | gateway req/s | gateway/direct "
         "| direct p50 ms | gateway p50 ms | added p50 ms | gateway p99 ms | gateway CPU ms/req "

@@ -115,7 +115,9 @@ def run_gateway(emulator_url: str, tmp: Path, *args: str, **env_extra: str) -> I
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
+        admin_url = f"http://127.0.0.1:{admin_port}"
         wait_http(f"{url}/health/liveliness", proc, log)
-        yield Gateway(url, f"http://127.0.0.1:{admin_port}", MASTER_KEY, proc, log)
+        wait_http(f"{admin_url}/health/liveliness", proc, log)  # serves a moment after public
+        yield Gateway(url, admin_url, MASTER_KEY, proc, log)
     finally:
         stop(proc)

@@ -1,4 +1,10 @@
-"""Two listeners, one process: the public API and the internal admin API share one runtime."""
+"""Two listeners, one process: the public API and the internal admin API share one runtime.
+
+Both listeners bind at once, but the public one is the first to serve: the admin app (FastAPI,
+its OpenAPI models, the UI) is the largest part of start-up, so it is imported and built in a
+worker thread while the event loop already serves the public API; until it is in place the
+admin listener answers 503 with ``retry-after``. ``on_ready`` runs once both serve.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,15 @@ import socket
 from collections.abc import Callable, Generator, Sequence
 
 import uvicorn
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from stargate.api.admin import create_admin_app
+from stargate.api.errors import render_openai_error
 from stargate.api.public import create_public_app
+from stargate.api.request_id import request_id_from
 from stargate.api.runtime import Runtime
 from stargate.config.loader import GatewayConfig
+from stargate.errors import ServiceUnavailable
 
 __all__ = ["serve_gateway"]
 
@@ -27,6 +37,28 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+
+class _Deferred:
+    """An ASGI app that answers 503 until :attr:`app` is set, then is that app."""
+
+    def __init__(self) -> None:
+        self.app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.app is not None:
+            await self.app(scope, receive, send)
+        elif scope["type"] == "http":
+            starting = ServiceUnavailable("The admin API is starting.", retry_after=1)
+            request_id = request_id_from(Headers(scope=scope).get("x-request-id"))
+            await render_openai_error(starting, request_id)(scope, receive, send)
+
+
+def _admin_app(runtime: Runtime) -> ASGIApp:
+    """Import and build the admin app (run in a worker thread: it touches no event loop)."""
+    from stargate.api.admin import create_admin_app
+
+    return create_admin_app(runtime)
 
 
 def _uvicorn_config(app: object, host: str, port: int) -> uvicorn.Config:
@@ -56,10 +88,9 @@ async def serve_gateway(
     ``sockets`` are the public and admin listeners already bound (a worker's, see
     :mod:`stargate.api.workers`); otherwise the config's host and ports are bound here."""
     runtime = await Runtime.open(config)
+    admin_app = _Deferred()
     public = _Server(_uvicorn_config(create_public_app(runtime), config.host, config.port))
-    admin = _Server(
-        _uvicorn_config(create_admin_app(runtime), config.admin_host, config.admin_port)
-    )
+    admin = _Server(_uvicorn_config(admin_app, config.admin_host, config.admin_port))
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -73,27 +104,22 @@ async def serve_gateway(
     try:
         while not (public.started and admin.started):
             if any(t.done() for t in tasks):
-                break  # a listener failed to bind: its task holds the reason
+                raise SystemExit(
+                    f"could not listen on {config.host}:{config.port} and "
+                    f"{config.admin_host}:{config.admin_port} (is the port in use?)"
+                )  # a listener failed to bind: its task holds the reason
             await asyncio.sleep(0.01)
-        failed = [t for t in tasks if t.done()]
-        if failed:
-            for server in (public, admin):
-                server.should_exit = True
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise SystemExit(
-                f"could not listen on {config.host}:{config.port} and "
-                f"{config.admin_host}:{config.admin_port} (is the port in use?)"
-            )
+        admin_app.app = await asyncio.to_thread(_admin_app, runtime)
         if on_ready is not None:
             on_ready(runtime)
         stop_wait = asyncio.create_task(stop.wait())
         await asyncio.wait([stop_wait, *tasks], return_when=asyncio.FIRST_COMPLETED)
         stop_wait.cancel()
+    finally:
         runtime.draining = True
         for server in (public, admin):
             server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
-    finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
