@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -69,8 +70,16 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(derived, want)
 
 
-# Checked against when a name is unknown, so a wrong name costs what a wrong password does.
-_DECOY = hash_password(secrets.token_urlsafe(16))
+@functools.cache
+def _decoy() -> str:
+    """Checked against when a name is unknown, so a wrong name costs what a wrong password does.
+    Made on first use, in the thread that checks it: hashing at import cost every start-up."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def _verify_unknown(password: str) -> bool:
+    verify_password(password, _decoy())
+    return False
 
 
 async def hash_password_async(password: str) -> str:
@@ -81,6 +90,5 @@ async def verify_password_async(password: str, stored: str | None) -> bool:
     """As :func:`verify_password`; with ``stored=None`` (no such user) it spends the same time
     and answers ``False``."""
     if stored is None:
-        await asyncio.to_thread(verify_password, password, _DECOY)
-        return False
+        return await asyncio.to_thread(_verify_unknown, password)
     return await asyncio.to_thread(verify_password, password, stored)

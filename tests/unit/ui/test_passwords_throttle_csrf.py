@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from stargate.ui.csrf import csrf_for, same
-from stargate.ui.passwords import check_password_rules, hash_password, verify_password
+from stargate.ui.passwords import (
+    check_password_rules,
+    hash_password,
+    verify_password,
+    verify_password_async,
+)
 from stargate.ui.render import dollars
 from stargate.ui.throttle import LoginThrottle
 
@@ -18,6 +23,13 @@ def test_a_password_hash_verifies_only_its_password_and_never_holds_it() -> None
     assert not verify_password("x", "not-a-hash")
     assert check_password_rules("short") is not None
     assert check_password_rules("long enough pass") is None
+
+
+async def test_an_unknown_name_is_checked_against_a_decoy_and_refused() -> None:
+    stored = hash_password("correct horse battery")
+    assert await verify_password_async("correct horse battery", stored)
+    assert not await verify_password_async("correct horse battery", None)
+    assert not await verify_password_async("correct horse battery", None)  # the decoy is kept
 
 
 def test_the_throttle_refuses_after_the_limit_until_the_window_passes() -> None:
