@@ -4,7 +4,6 @@ alias) into a record, or a 404 that says what was not found."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,11 +12,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from stargate.admin.fields import micro
+from stargate.admin.fields import is_key_hash, key_hash_of, micro
 from stargate.admin.requests import PolicyFields
 from stargate.admin.spend import SpendReader
 from stargate.errors import InvalidRequest, NotFound
-from stargate.governance.keys import hash_key, key_hint
+from stargate.governance.keys import key_hint
 from stargate.store.budgets import BudgetRepository
 from stargate.store.database import Database
 from stargate.store.keys import KeyRecord, KeyRepository
@@ -26,9 +25,7 @@ from stargate.store.models import ModelRepository
 from stargate.store.teams import TeamRecord, TeamRepository
 from stargate.store.users import UserRecord, UserRepository
 
-__all__ = ["AdminContext", "key_hash_of", "new_id", "policy_changes", "utc_now"]
-
-_HASH = re.compile(r"[0-9a-f]{64}")
+__all__ = ["AdminContext", "new_id", "policy_changes", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -39,15 +36,10 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def key_hash_of(identifier: str) -> str:
-    """A key as presented (``sk-...``) or its SHA-256 hash → the hash."""
-    return identifier if _HASH.fullmatch(identifier) else hash_key(identifier)
-
-
 def _shown(identifier: str) -> str:
     """How a key named in a request may appear in a message: a hash as it is, a key by its
     hint only."""
-    return identifier if _HASH.fullmatch(identifier) else key_hint(identifier)
+    return identifier if is_key_hash(identifier) else key_hint(identifier)
 
 
 def policy_changes(request: PolicyFields) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from pydantic import (
 from stargate.core.money import micro_to_usd
 from stargate.errors import InvalidRequest
 from stargate.governance.durations import expires_after, parse_window
+from stargate.governance.keys import hash_key
 from stargate.governance.policy import limit_micro_from_usd
 
 __all__ = [
@@ -40,16 +41,29 @@ __all__ = [
     "Parallel",
     "Text",
     "Usd",
+    "is_key_hash",
     "iso",
+    "key_hash_of",
     "micro",
     "parse_body",
     "usd",
 ]
 
+_KEY_HASH = re.compile(r"[0-9a-f]{64}")
 # Counters are exact integers up to 2**53 micro-dollars in every backend: about $9 billion.
 MAX_USD = Decimal(2**53 // 1_000_000)
 # A key made before this moment with an accepted ``duration`` expires within the calendar.
 _LATEST_START = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def is_key_hash(identifier: str) -> bool:
+    """Whether a key named in a request is its SHA-256 hash (not the key itself)."""
+    return _KEY_HASH.fullmatch(identifier) is not None
+
+
+def key_hash_of(identifier: str) -> str:
+    """A key as presented (``sk-...``) or its SHA-256 hash → the hash."""
+    return identifier if is_key_hash(identifier) else hash_key(identifier)
 
 
 def _no_bool(value: Any) -> Any:

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from stargate.admin.context import AdminContext, key_hash_of, policy_changes
-from stargate.admin.fields import micro
+from stargate.admin.context import AdminContext, policy_changes
+from stargate.admin.fields import key_hash_of, micro
 from stargate.admin.render import render_key
 from stargate.admin.requests import (
     DeleteKeysRequest,

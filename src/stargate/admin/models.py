@@ -5,8 +5,8 @@ A model added here is checked exactly as a ``model_list`` entry of the config fi
 (:func:`stargate.config.load_deployment`) and stored as sent, ``os.environ/`` references
 unresolved, so each replica resolves it against its own environment. The routers and providers
 pick up changes by polling :meth:`ModelRepository.version` and loading
-:func:`load_db_deployments` (the gateway's job, not this module's). Credentials never appear in
-an answer.
+:func:`stargate.admin.stored_models.load_db_deployments` (the gateway's job, not this module's).
+Credentials never appear in an answer.
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ from stargate.admin.requests import (
     NewModelRequest,
     UpdateModelRequest,
 )
-from stargate.config import Deployment, load_deployment
-from stargate.errors import ConfigError, InvalidRequest, NotFound
+from stargate.admin.stored_models import resolve_record
+from stargate.config import Deployment
+from stargate.errors import InvalidRequest, NotFound
 from stargate.store.conflicts import duplicate
 from stargate.store.models import ModelRecord, ModelRepository
 
 __all__ = [
     "ModelAdmin",
     "list_models",
-    "load_db_deployments",
     "public_params",
     "render_deployment",
 ]
@@ -81,19 +81,9 @@ def render_deployment(deployment: Deployment, *, db_model: bool) -> dict[str, An
     }
 
 
-def _resolve(record: ModelRecord, env: Mapping[str, str]) -> Deployment:
-    """The record as a deployment; a 400 naming the field when it is not a valid entry."""
-    try:
-        deployment, _ = load_deployment(record.entry(), env)
-    except ConfigError as exc:
-        where = f"{exc.path}: " if exc.path else ""
-        raise InvalidRequest(f"{where}{exc.reason}", param=exc.path) from exc
-    return deployment
-
-
 def _render_stored(record: ModelRecord, env: Mapping[str, str]) -> dict[str, Any]:
     try:
-        deployment = _resolve(record, env)
+        deployment = resolve_record(record, env)
     except InvalidRequest as exc:
         # Valid when added, not here (an environment variable this replica lacks): list it
         # with the reason instead of hiding it.
@@ -124,20 +114,6 @@ async def list_models(
     return {"data": data}
 
 
-async def load_db_deployments(
-    repo: ModelRepository, env: Mapping[str, str]
-) -> tuple[list[Deployment], list[str]]:
-    """Every database model as a deployment, plus one problem per model that does not resolve
-    here (it is left out): what a replica loads after :meth:`ModelRepository.version` moved."""
-    deployments, problems = [], []
-    for record in await repo.list():
-        try:
-            deployments.append(_resolve(record, env))
-        except InvalidRequest as exc:
-            problems.append(f"model {record.id} ({record.model_name}): {exc.message}")
-    return deployments, problems
-
-
 class ModelAdmin:
     def __init__(
         self,
@@ -165,7 +141,7 @@ class ModelAdmin:
             model_info=info,
             created_at=self._ctx.now(),
         )
-        deployment = _resolve(record, self._env)
+        deployment = resolve_record(record, self._env)
         await self._ctx.models.insert(record)
         return self._answer(record, deployment)
 
@@ -187,7 +163,7 @@ class ModelAdmin:
                 model_info=info,
                 created_at=stored.created_at,
             )
-            deployment = _resolve(record, self._env)
+            deployment = resolve_record(record, self._env)
             updated = await self._ctx.models.replace(record, now=self._ctx.now(), conn=conn)
         assert updated is not None  # found in this transaction
         return self._answer(updated, deployment)

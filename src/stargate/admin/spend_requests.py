@@ -11,8 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from stargate.admin.context import key_hash_of
-from stargate.admin.fields import AdminRequest, Text
+from stargate.admin.fields import AdminRequest, Text, key_hash_of
 
 __all__ = [
     "DailyActivityQuery",

@@ -10,8 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stargate.admin.models import load_db_deployments
 from stargate.admin.spend_service import SpendAdmin
+from stargate.admin.stored_models import load_db_deployments
 from stargate.config.deployment import Deployment
 from stargate.config.loader import GatewayConfig
 from stargate.governance.counters import CounterStore

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
-from stargate.admin.context import key_hash_of
+from stargate.admin.fields import key_hash_of
 from stargate.admin.spend_requests import SpendLogsQuery
 from stargate.errors import StargateError
 from stargate.store.spend_browse import BrowseFilter, browse_logs

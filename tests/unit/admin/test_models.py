@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from stargate.admin.fields import parse_body
-from stargate.admin.models import list_models, load_db_deployments
+from stargate.admin.models import list_models
 from stargate.admin.requests import (
     ModelDeleteRequest,
     ModelInfoQuery,
@@ -16,6 +16,7 @@ from stargate.admin.requests import (
     UpdateModelRequest,
 )
 from stargate.admin.service import AdminService
+from stargate.admin.stored_models import load_db_deployments
 from stargate.errors import InvalidRequest, NotFound
 
 from .conftest import config_model
