@@ -76,6 +76,10 @@ class LedgerWriter:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
+        # A partial batch waits for its deadline, not for each row: ``record`` wakes the writer
+        # only once ``_wanted`` more rows are queued (a full batch).
+        self._full = asyncio.Event()
+        self._wanted = settings.batch_size
         self._db_ok = True
         self._failing_since: float | None = None
         self._last_report = 0.0
@@ -119,6 +123,8 @@ class LedgerWriter:
             seq = -1
         try:
             self._queue.put_nowait((seq, row))
+            if self._queue.qsize() >= self._wanted:
+                self._full.set()
         except asyncio.QueueFull:
             if seq < 0:
                 log.critical("ledger: request %s LOST: journal and queue full", row.request_id)
@@ -172,6 +178,7 @@ class LedgerWriter:
         if self._task is None:
             return self._is_idle()
         self._closing = True
+        self._full.set()
         done, _ = await asyncio.wait({self._task}, timeout=timeout)
         if not done:
             self._task.cancel()
@@ -249,11 +256,21 @@ class LedgerWriter:
             wait = settings.fsync_interval
             if deadline is not None:
                 wait = min(wait, deadline - now)
-            try:
-                async with asyncio.timeout(wait):
-                    batch.append(await self._queue.get())
-            except TimeoutError:
-                if not batch:
+            if batch:
+                # The batch goes at its deadline: sleep until then, or until a full batch is
+                # queued, rather than waking for every row (one wake-up per request at low
+                # rates cost more CPU than writing the rows).
+                self._wanted = settings.batch_size - len(batch)
+                self._full.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await self._full.wait()
+                self._wanted = settings.batch_size
+            else:
+                try:
+                    async with asyncio.timeout(wait):
+                        batch.append(await self._queue.get())
+                except TimeoutError:
                     break  # idle: let the loop run its housekeeping (retention)
             await self._sync_journal()
         await self._sync_journal(force=bool(batch))
