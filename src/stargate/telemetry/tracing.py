@@ -24,16 +24,6 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import (
-    ALWAYS_OFF,
-    ALWAYS_ON,
-    ParentBased,
-    Sampler,
-    TraceIdRatioBased,
-)
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -42,7 +32,10 @@ from stargate.core.money import MICRO_PER_USD
 from stargate.telemetry import genai
 from stargate.telemetry.tracing_config import TracingSettings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the SDK is imported when tracing is on (it costs start-up time)
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import Sampler
+
     from stargate.telemetry.otlp_export import OtlpHttpExporter
 
 __all__ = ["MAX_CONTENT_CHARS", "AttemptTrace", "RequestTrace", "Tracer"]
@@ -62,6 +55,13 @@ def _version() -> str:
 
 
 def _sampler(settings: TracingSettings) -> Sampler:
+    from opentelemetry.sdk.trace.sampling import (
+        ALWAYS_OFF,
+        ALWAYS_ON,
+        ParentBased,
+        TraceIdRatioBased,
+    )
+
     match settings.sampler:
         case "always_on":
             return ALWAYS_ON
@@ -299,8 +299,12 @@ class Tracer:
         process that will use it: the processors' threads do not survive a fork)."""
         if not settings.enabled:
             return cls(settings)
-        # Imported here: the OTLP encoder (protobuf) costs start-up time a gateway without a
-        # collector saves.
+        # Imported here: the SDK and the OTLP encoder (protobuf) cost start-up time a gateway
+        # without a collector saves.
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
         from stargate.telemetry.otlp_export import OtlpHttpExporter
 
         resource = Resource(
