@@ -70,6 +70,7 @@ def _uvicorn_config(app: object, host: str, port: int) -> uvicorn.Config:
         access_log=False,
         log_level="warning",
         http="httptools",
+        ws="none",  # no websocket routes: nor the websockets package's import
         loop="none",
         timeout_graceful_shutdown=30,
         server_header=False,
