@@ -145,10 +145,11 @@ def public_routes(runtime: Runtime) -> list[Route]:
                     cost_micro=ctx.cost_micro,
                     provider=served.provider if served else None,
                 )
-            response = _json(rendered, request_id)
-            response.headers.update(ctx.response_headers)
-            response.headers.update(cost_headers(ctx.cost_micro))
-            return response
+            return Response(
+                orjson.dumps(rendered), media_type=JSON,
+                headers={"x-request-id": request_id, **ctx.response_headers,
+                         **cost_headers(ctx.cost_micro)},
+            )  # fmt: skip
         except StargateError as err:
             return render_openai_error(err, request_id)
 
