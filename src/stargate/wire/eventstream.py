@@ -1,13 +1,15 @@
-"""The AWS event-stream frame encoder (``application/vnd.amazon.eventstream``).
+"""The AWS event-stream framing (``application/vnd.amazon.eventstream``), both ways.
 
-botocore ships a decoder (``botocore.eventstream.EventStreamBuffer``) but no encoder; this module
-is the encoder, byte-exact with that decoder. A frame is, big-endian throughout::
+The encoder (the emulator's) is byte-exact with botocore's decoder; the decoder
+(:class:`FrameReader`, the gateway's, on every streamed chunk) accepts and refuses what botocore's
+``EventStreamBuffer`` does, in a fraction of its calls per frame. A frame is, big-endian
+throughout::
 
     total_length:u32  headers_length:u32  prelude_crc:u32  headers  payload  message_crc:u32
 
 ``prelude_crc`` is the CRC32 of the first 8 bytes and ``message_crc`` the CRC32 of everything
 before it. Every header written here is a string header (value type 7), which is all Bedrock uses:
-``name_len:u8 name 0x07 value_len:u16 value``.
+``name_len:u8 name 0x07 value_len:u16 value``; the decoder reads all ten value types.
 
 Bedrock event payloads are the members of the event's shape, not wrapped in the event name
 (``{"contentBlockIndex":0,"delta":{"text":"Hi"}}`` for a ``contentBlockDelta``).
@@ -24,6 +26,9 @@ import orjson
 __all__ = [
     "MAX_HEADERS_BYTES",
     "MAX_PAYLOAD_BYTES",
+    "FrameError",
+    "FrameReader",
+    "HeaderValue",
     "encode_event",
     "encode_exception",
     "encode_frame",
@@ -40,6 +45,12 @@ _PRELUDE = struct.Struct("!II")
 _U32 = struct.Struct("!I")
 _U8 = struct.Struct("!B")
 _U16 = struct.Struct("!H")
+_PRELUDE_CHECKED = struct.Struct("!III")
+# Fixed-size header values by type: byte, short, integer, long, timestamp (ms since the epoch).
+_FIXED = {2: struct.Struct("!b"), 3: struct.Struct("!h"), 4: struct.Struct("!i"),
+          5: struct.Struct("!q"), 8: struct.Struct("!q")}  # fmt: skip
+
+HeaderValue = bool | int | bytes | str
 
 
 def _encode_header(name: str, value: str) -> bytes:
@@ -90,3 +101,82 @@ def encode_exception(exception_type: str, message: str) -> bytes:
         },
         orjson.dumps({"message": message}),
     )
+
+
+class FrameError(ValueError):
+    """A frame that is not one: a checksum mismatch, impossible lengths, a header that runs
+    past its section, an unknown header type, a duplicate header or a name that is not UTF-8."""
+
+
+class FrameReader:
+    """Feed it a body's bytes in whatever pieces they arrive; it returns the whole frames, each
+    as its headers and its payload. After a :class:`FrameError` the stream cannot be trusted."""
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[tuple[dict[str, HeaderValue], bytes]]:
+        buffer = self._buffer
+        buffer += data
+        frames: list[tuple[dict[str, HeaderValue], bytes]] = []
+        start, available = 0, len(buffer)
+        while available - start >= 12:
+            total, headers_length, prelude_crc = _PRELUDE_CHECKED.unpack_from(buffer, start)
+            if zlib.crc32(buffer[start : start + 8]) != prelude_crc:
+                raise FrameError("the prelude's checksum does not match")
+            if headers_length > MAX_HEADERS_BYTES:
+                raise FrameError(f"a headers section of {headers_length} bytes")
+            payload_length = total - headers_length - 16
+            if not 0 <= payload_length <= MAX_PAYLOAD_BYTES:
+                raise FrameError(f"a frame of {total} bytes with {headers_length} of headers")
+            end = start + total
+            if available < end:
+                break
+            (message_crc,) = _U32.unpack_from(buffer, end - 4)
+            if zlib.crc32(buffer[start : end - 4]) != message_crc:
+                raise FrameError("the message's checksum does not match")
+            payload_start = start + 12 + headers_length
+            headers = _headers(bytes(buffer[start + 12 : payload_start]))
+            frames.append((headers, bytes(buffer[payload_start : end - 4])))
+            start = end
+        if start:
+            del buffer[:start]
+        return frames
+
+
+def _headers(data: bytes) -> dict[str, HeaderValue]:
+    headers: dict[str, HeaderValue] = {}
+    position, end = 0, len(data)
+    try:
+        while position < end:
+            size = data[position]
+            name = data[position + 1 : position + 1 + size].decode()
+            position += 1 + size
+            kind = data[position]
+            position += 1
+            value: HeaderValue
+            if kind == 7 or kind == 6:
+                (size,) = _U16.unpack_from(data, position)
+                raw = data[position + 2 : position + 2 + size]
+                position += 2 + size
+                value = raw.decode() if kind == 7 else raw
+            elif kind == 0 or kind == 1:
+                value = kind == 0
+            elif kind == 9:
+                value = data[position : position + 16]
+                position += 16
+            elif (fixed := _FIXED.get(kind)) is not None:
+                (value,) = fixed.unpack_from(data, position)
+                position += fixed.size
+            else:
+                raise FrameError(f"unknown header value type {kind}")
+            if name in headers:
+                raise FrameError(f"duplicate header {name!r}")
+            headers[name] = value
+    except (IndexError, struct.error, UnicodeDecodeError) as exc:
+        raise FrameError(f"a header runs past its section or is not UTF-8 ({exc})") from exc
+    if position != end:
+        raise FrameError("a header runs past its section")
+    return headers

@@ -1,4 +1,4 @@
-"""AWS event-stream frames, decoded with botocore's CRC-checked ``EventStreamBuffer``.
+"""AWS event-stream frames for the Bedrock provider (read by the wire's ``FrameReader``).
 
 A frame is one of three kinds (reference/bedrock.md §3.4): an ``event`` named by ``:event-type``
 with a JSON payload; a modeled ``exception`` named by ``:exception-type`` (lowerCamel, such as
@@ -10,12 +10,12 @@ duplicate headers) is :class:`UpstreamBadResponse`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import orjson
-from botocore.eventstream import EventStreamBuffer, EventStreamMessage, ParserError
 
 from stargate.errors import UpstreamBadResponse
+from stargate.wire.eventstream import FrameError, FrameReader, HeaderValue
 
 __all__ = ["Frame", "FrameDecoder", "decode_payload"]
 
@@ -31,38 +31,34 @@ class Frame:
 class FrameDecoder:
     """Feed it the body's bytes in whatever pieces they arrive; it returns whole frames."""
 
-    __slots__ = ("_buffer",)
+    __slots__ = ("_reader",)
 
     def __init__(self) -> None:
-        self._buffer = EventStreamBuffer()
+        self._reader = FrameReader()
 
     def feed(self, data: bytes) -> list[Frame]:
         try:
-            self._buffer.add_data(data)
-            return [_frame(message) for message in self._buffer]
-        except ParserError as exc:
-            raise UpstreamBadResponse(
-                f"Bedrock sent a corrupt event-stream frame ({type(exc).__name__})"
-            ) from exc
+            return [_frame(headers, payload) for headers, payload in self._reader.feed(data)]
+        except FrameError as exc:
+            raise UpstreamBadResponse(f"Bedrock sent a corrupt event-stream frame ({exc})") from exc
 
 
-def _frame(message: EventStreamMessage) -> Frame:
-    headers = cast("dict[str, Any]", message.headers)
+def _frame(headers: dict[str, HeaderValue], payload: bytes) -> Frame:
     message_type = _header(headers, ":message-type") or "event"
     if message_type == "exception":
         name = _header(headers, ":exception-type") or _header(headers, ":error-code") or ""
-        return Frame(message_type, name, message.payload)
+        return Frame(message_type, name, payload)
     if message_type == "error":
         return Frame(
             message_type,
             _header(headers, ":error-code") or "",
-            message.payload,
+            payload,
             _header(headers, ":error-message"),
         )
-    return Frame(message_type, _header(headers, ":event-type") or "", message.payload)
+    return Frame(message_type, _header(headers, ":event-type") or "", payload)
 
 
-def _header(headers: dict[str, Any], name: str) -> str | None:
+def _header(headers: dict[str, HeaderValue], name: str) -> str | None:
     value = headers.get(name)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")

@@ -45,7 +45,7 @@ def test_exception_and_error_frames() -> None:
 
 
 def test_a_corrupt_frame_is_a_bad_response() -> None:
-    with pytest.raises(UpstreamBadResponse, match="ChecksumMismatch"):
+    with pytest.raises(UpstreamBadResponse, match="checksum does not match"):
         FrameDecoder().feed(corrupt(event("messageStop", {"stopReason": "end_turn"})))
 
 
