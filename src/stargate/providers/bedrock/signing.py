@@ -24,14 +24,14 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, assert_never
-
-from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCredentials
-from botocore.exceptions import BotoCoreError
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, assert_never, cast
 
 from stargate.config.deployment import Deployment
 from stargate.errors import ConfigError, UpstreamServerError
 from stargate.providers.bedrock.sigv4 import SigV4Signer
+
+if TYPE_CHECKING:  # botocore is imported only for a chain it must resolve (see _load)
+    from botocore.credentials import Credentials, RefreshableCredentials
 
 __all__ = [
     "ADVISORY_REFRESH_SECONDS",
@@ -137,13 +137,43 @@ class BearerToken:
         """A static token holds nothing to release."""
 
 
-class AwsCredentials:
-    """botocore credentials plus the current frozen snapshot, refreshed off the event loop."""
+class Keys(Protocol):
+    """A snapshot of AWS keys (botocore's ``ReadOnlyCredentials``, or :class:`StaticKeys`)."""
 
-    def __init__(self, credentials: Credentials, frozen: ReadOnlyCredentials, label: str) -> None:
+    @property
+    def access_key(self) -> str | None: ...
+
+    @property
+    def secret_key(self) -> str | None: ...
+
+    @property
+    def token(self) -> str | None: ...
+
+
+class StaticKeys(NamedTuple):
+    """Keys that never change (configured, or static in the environment): the same shape as
+    botocore's ``ReadOnlyCredentials``, without importing botocore to hold them."""
+
+    access_key: str
+    secret_key: str
+    token: str | None = None
+
+    def __repr__(self) -> str:
+        return f"StaticKeys({self.access_key}, <hidden>)"
+
+    def get_frozen_credentials(self) -> StaticKeys:
+        return self
+
+
+class AwsCredentials:
+    """botocore credentials (or static keys) plus the current frozen snapshot, refreshed off the
+    event loop."""
+
+    def __init__(self, credentials: Credentials | StaticKeys, frozen: Keys, label: str) -> None:
         self._credentials = credentials
         self._frozen = frozen
         self._label = label
+        self._refreshable = _refreshable(credentials)
         self._refresh_task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -155,9 +185,9 @@ class AwsCredentials:
         credentials, frozen = await asyncio.to_thread(_load, source)
         return cls(credentials, frozen, source.describe())
 
-    async def current(self) -> ReadOnlyCredentials:
-        credentials = self._credentials
-        if isinstance(credentials, RefreshableCredentials):
+    async def current(self) -> Keys:
+        if self._refreshable:
+            credentials = cast("RefreshableCredentials", self._credentials)
             if credentials.refresh_needed(MANDATORY_REFRESH_SECONDS):
                 await self._refresh_now()
             elif credentials.refresh_needed(ADVISORY_REFRESH_SECONDS):
@@ -216,17 +246,26 @@ async def open_credentials(source: CredentialSource) -> BedrockCredentials:
             assert_never(source.kind)
 
 
-def _load(source: CredentialSource) -> tuple[Credentials, ReadOnlyCredentials]:
+def _refreshable(credentials: object) -> bool:
+    """Whether ``credentials`` are botocore's refreshable kind (never true of static keys, and
+    botocore is not imported to tell)."""
+    if isinstance(credentials, StaticKeys):
+        return False
+    from botocore.credentials import RefreshableCredentials
+
+    return isinstance(credentials, RefreshableCredentials)
+
+
+def _load(source: CredentialSource) -> tuple[Credentials | StaticKeys, Keys]:
     if source.kind == "static":
         if not source.access_key_id or not source.secret_access_key:
             raise ConfigError("static AWS credentials need a key id and a secret", source="bedrock")
-        credentials = Credentials(
-            source.access_key_id, source.secret_access_key, source.session_token
-        )
-        return credentials, credentials.get_frozen_credentials()
+        keys = StaticKeys(source.access_key_id, source.secret_access_key, source.session_token)
+        return keys, keys
     if source.kind == "default" and (static := _environment_keys()) is not None:
-        return static, static.get_frozen_credentials()
+        return static, static
     import botocore.session  # the whole chain: imported (and configured) only when needed
+    from botocore.exceptions import BotoCoreError
 
     try:
         session = botocore.session.Session(profile=source.profile)
@@ -241,7 +280,7 @@ def _load(source: CredentialSource) -> tuple[Credentials, ReadOnlyCredentials]:
     return found, frozen
 
 
-def _environment_keys() -> Credentials | None:
+def _environment_keys() -> StaticKeys | None:
     """The first link of botocore's default chain, without building a botocore session: static
     keys in ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` (and ``AWS_SESSION_TOKEN`` or
     ``AWS_SECURITY_TOKEN``). Keys with an ``AWS_CREDENTIAL_EXPIRATION`` are refreshable: left to
@@ -251,11 +290,11 @@ def _environment_keys() -> Credentials | None:
     if not key or not secret or env.get("AWS_CREDENTIAL_EXPIRATION") or env.get("AWS_PROFILE"):
         return None
     token = env.get("AWS_SESSION_TOKEN") or env.get("AWS_SECURITY_TOKEN") or None
-    return Credentials(key, secret, token)
+    return StaticKeys(key, secret, token)
 
 
 def sign_sigv4(
-    frozen: ReadOnlyCredentials,
+    frozen: Keys,
     *,
     region: str,
     url: str,
