@@ -10,6 +10,7 @@ its own, deleted afterwards. Unreachable Redis skips these tests, or fails them 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import random
@@ -20,12 +21,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+import hiredis
 import pytest
 import redis
 from tests.redis_service import require_redis
 
-from stargate.errors import ServiceUnavailable
+from stargate.errors import InternalError, ServiceUnavailable
 from stargate.governance.admission import (
     AdmissionRequest,
     Admitted,
@@ -34,7 +37,9 @@ from stargate.governance.admission import (
     ScopeCheck,
 )
 from stargate.governance.counters import RECORD_GRACE_SECONDS, WINDOW_GRACE_SECONDS
+from stargate.store import redis_wire
 from stargate.store.counters_redis import RedisCounters
+from stargate.store.redis_wire import Script
 
 pytestmark = pytest.mark.redis
 
@@ -73,6 +78,22 @@ def lifetime_check(scope: str, **limits: Any) -> ScopeCheck:
 
 def admission(rid: str, *checks: ScopeCheck, micro: int = 0, lease: int = 300) -> AdmissionRequest:
     return AdmissionRequest(rid, checks, micro, 10, datetime.now(UTC), lease)
+
+
+def commands_written(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of every command the counters write to Redis from now on, in order."""
+    names: list[str] = []
+    original = redis_wire._Connection.submit
+
+    def counting(conn: Any, payload: bytes, replies: int = 1) -> Any:
+        reader = hiredis.Reader()
+        reader.feed(payload)
+        while (command := reader.gets()) is not False:
+            names.append(command[0].decode())
+        return original(conn, payload, replies)
+
+    monkeypatch.setattr(redis_wire._Connection, "submit", counting)
+    return names
 
 
 # --- several OS processes --------------------------------------------------------------------
@@ -191,15 +212,7 @@ async def test_one_script_call_per_admission_and_per_settlement(
         "team:t", (BudgetCheck("all", BUDGET_MICRO, None),), rpm=100, tpm=10_000, max_parallel=9
     )
     await counters.admit(admission("warm-up", check))  # loads the scripts once
-    calls: list[str] = []
-    client = counters._redis
-    original = client.execute_command
-
-    async def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(str(args[0]))
-        return await original(*args, **kwargs)
-
-    monkeypatch.setattr(client, "execute_command", counting)
+    calls = commands_written(monkeypatch)
     other = ScopeCheck("key:k", (BudgetCheck("all", BUDGET_MICRO, None),), rpm=100)
     assert isinstance(await counters.admit(admission("r", check, other, micro=5)), Admitted)
     assert calls == ["EVALSHA"]
@@ -221,11 +234,11 @@ async def test_every_round_trip_is_reported_by_operation(redis_url: str, prefix:
     assert all(seconds > 0 for _, seconds in seen)
 
 
-async def test_a_burst_beyond_the_pool_queues_instead_of_failing(
+async def test_a_burst_queues_on_the_connection_instead_of_failing(
     counters: RedisCounters,
 ) -> None:
-    """Five times more concurrent admissions than pooled connections: they wait their turn for a
-    connection (local queueing) rather than being refused as if Redis were away."""
+    """Hundreds of concurrent admissions share the one pipelined connection: they wait their turn
+    (local queueing) rather than being refused as if Redis were away."""
     check = ScopeCheck("key:burst", (BudgetCheck("all", BUDGET_MICRO, None),))
     outcomes = await asyncio.gather(
         *(counters.admit(admission(f"b{n}", check, micro=1)) for n in range(320))
@@ -369,3 +382,114 @@ async def test_a_redis_that_never_answers_is_given_up_on_within_the_timeout() ->
         await counters.aclose()
         server.close()
         await server.wait_closed()
+
+
+# --- Redis stopped and started again, script errors, rebuild -------------------------------------
+
+
+class Proxy:
+    """A TCP relay to Redis on a port of its own, that can stop (dropping every connection and
+    refusing new ones) and start again on the same port, as a restarted Redis would."""
+
+    def __init__(self, target: str) -> None:
+        parts = urlsplit(target)
+        self.target = (parts.hostname or "127.0.0.1", parts.port or 6379)
+        self.port = 0
+        self.server: asyncio.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in self.writers:
+            writer.transport.abort()
+        self.writers.clear()
+        await self.server.wait_closed()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self.writers += [writer, up_writer]
+
+        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                sink.transport.abort()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+
+async def test_redis_stopped_and_started_again_mid_run(redis_url: str, prefix: str) -> None:
+    proxy = Proxy(redis_url)
+    await proxy.start()
+    closed = RedisCounters(proxy.url, prefix)
+    opened = RedisCounters(proxy.url, prefix, failure_policy="open")
+    check = lifetime_check("key:k")
+    try:
+        assert isinstance(await closed.admit(admission("a", check, micro=5)), Admitted)
+        assert (await opened.admit(admission("b", check, micro=5))).counted
+        await proxy.stop()
+        with pytest.raises(ServiceUnavailable):
+            await closed.admit(admission("c", check, micro=5))
+        assert await opened.admit(admission("d", check, micro=5)) == Admitted("d", counted=False)
+        assert not await closed.settle("a", 3, 1)  # logged and dropped
+        await proxy.start()  # the same port again
+        assert isinstance(await closed.admit(admission("e", check, micro=5)), Admitted)
+        assert await closed.settle("e", 4, 1)
+        assert await opened.settle("b", 3, 1)
+        assert await closed.spent("key:k", "all") == 7
+    finally:
+        await closed.aclose()
+        await opened.aclose()
+        await proxy.stop()
+
+
+async def test_a_failing_script_is_an_internal_error_and_a_settlement_dropped(
+    counters: RedisCounters,
+) -> None:
+    failing = Script.of("return redis.error_reply('broken script')")
+    counters._admit_script = failing
+    counters._settle_script = failing
+    with pytest.raises(InternalError):
+        await counters.admit(admission("r", lifetime_check("key:k")))
+    assert not await counters.settle("r", 1, 1)
+    assert await counters.spent("key:k", "all") == 0  # the connection is still in step
+
+
+async def test_a_rebuild_is_one_transaction_in_one_write(
+    counters: RedisCounters, monkeypatch: pytest.MonkeyPatch, redis_url: str, prefix: str
+) -> None:
+    writes: list[bytes] = []
+    original = redis_wire._Connection.submit
+
+    def recording(conn: Any, payload: bytes, replies: int = 1) -> Any:
+        writes.append(payload)
+        return original(conn, payload, replies)
+
+    monkeypatch.setattr(redis_wire._Connection, "submit", recording)
+    reset = datetime.now(UTC) + timedelta(hours=1)
+    await counters.rebuild("key:k", "d:today", 1234, reset_at=reset)
+    assert len(writes) == 1
+    reader = hiredis.Reader(encoding="utf-8")
+    reader.feed(writes[0])
+    names = []
+    while (command := reader.gets()) is not False:
+        names.append(command[0])
+    assert names == ["MULTI", "HSET", "PEXPIRE", "EXEC"]
+    assert await counters.spent("key:k", "d:today") == 1234
+    with contextlib.closing(redis.Redis.from_url(redis_url)) as client:
+        assert client.pttl(f"{{{prefix}}}:b:key:k|d:today") > 0
+        client.set(f"{{{prefix}}}:b:key:k|wrong", "not a hash")
+    with pytest.raises(InternalError):
+        await counters.rebuild("key:k", "wrong", 1)

@@ -1,5 +1,8 @@
 """Counters in Redis, shared by every replica: one EVALSHA per admission, one per settlement.
 
+The calls go through :class:`~stargate.store.redis_wire.RedisWire`, one pipelined connection of the
+counters' own (redis-py's per-call machinery cost more CPU than the rest of an admission).
+
 The two Lua scripts next to this module (``counters_admit.lua``, ``counters_settle.lua``) do all
 the work atomically inside Redis; their header comments give the key layout. Every key starts
 with ``{prefix}:`` (one hash tag), so replicas sharing a prefix share counters and tests can use
@@ -8,16 +11,17 @@ a prefix of their own.
 Times come from the gateway's clock (``AdmissionRequest.now``), not from Redis, so replicas
 need synchronised clocks (NTP) for the sliding minute and leases to agree.
 
-When Redis cannot be reached within the timeout (1 s by default; no retries), an admission
-follows the failure policy: ``closed`` refuses with :class:`~stargate.errors.ServiceUnavailable`,
-``open`` admits without counting (``Admitted.counted`` is false) and logs a warning. A settlement
-that cannot reach Redis is logged and dropped: its reservation expires with its lease, and the
-spend ledger (the truth) can rebuild the counter.
+When Redis cannot be reached within the timeout (1 s by default, for connecting and for each
+round trip; no retries), an admission follows the failure policy: ``closed`` refuses with
+:class:`~stargate.errors.ServiceUnavailable`, ``open`` admits without counting
+(``Admitted.counted`` is false) and logs a warning. A settlement that cannot reach Redis is
+logged and dropped: its reservation expires with its lease, and the spend ledger (the truth) can
+rebuild the counter. An error reply (a failing script) is an
+:class:`~stargate.errors.InternalError`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,12 +30,6 @@ from importlib.resources import files
 from typing import Any, TypeVar
 
 import orjson
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from stargate.core.money import MicroUSD
 from stargate.errors import InternalError, ServiceUnavailable
@@ -49,6 +47,7 @@ from stargate.governance.tally import (
     rate_refusal,
 )
 from stargate.governance.windows import Clock, utc_now
+from stargate.store.redis_wire import RedisReplyError, RedisWire, Script
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT_S", "RedisCounters"]
 
@@ -59,11 +58,8 @@ DEFAULT_PREFIX = "stargate"
 # A round trip's bound. Generous on purpose: on a saturated gateway the reply waits for the
 # event loop, and a tight bound (250 ms once) turned the gateway's own load into 503s.
 DEFAULT_TIMEOUT_S = 1.0
-# Waiting for one of the pooled connections is local queueing under load, not a sign that Redis is
-# away: it gets a bound of its own, longer than a round trip's.
-POOL_WAIT_S = 2.0
-_MAX_CONNECTIONS = 64
-_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
+# Connection refused, lost or stalled (RedisUnavailable is a ConnectionError), TLS, DNS, timeouts.
+_UNREACHABLE = (OSError, TimeoutError)
 _RATE_REASONS: dict[str, RefusalReason] = {"rpm": "rpm", "tpm": "tpm", "parallel": "parallel"}
 
 
@@ -94,21 +90,11 @@ class RedisCounters:
             raise ValueError("a counter prefix is a non-empty name without braces")
         self._prefix = f"{{{prefix}}}:"
         self._policy = failure_policy
-        self._timeout = timeout_s
         self._clock = clock
         self._observe = observe
-        pool: BlockingConnectionPool = BlockingConnectionPool.from_url(
-            redis_url,
-            max_connections=_MAX_CONNECTIONS,
-            timeout=max(POOL_WAIT_S, timeout_s),
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 0),
-            decode_responses=True,
-        )
-        self._redis: Redis = Redis(connection_pool=pool)
-        self._admit_script = self._redis.register_script(_script("counters_admit.lua"))
-        self._settle_script = self._redis.register_script(_script("counters_settle.lua"))
+        self._wire = RedisWire(redis_url, timeout=timeout_s)
+        self._admit_script = Script.of(_script("counters_admit.lua"))
+        self._settle_script = Script.of(_script("counters_settle.lua"))
 
     @property
     def key_prefix(self) -> str:
@@ -118,7 +104,7 @@ class RedisCounters:
     async def admit(self, request: AdmissionRequest) -> Admission:
         payload = orjson.dumps(self._payload(request))
         try:
-            reply = await self._bounded(self._admit_script(args=[self._prefix, payload]), "admit")
+            reply = await self._evalsha("admit", self._admit_script, self._prefix, payload)
         except _UNREACHABLE as exc:
             if self._policy == "open":
                 _log.warning(
@@ -130,23 +116,24 @@ class RedisCounters:
             raise ServiceUnavailable(
                 "Budget and rate-limit counters are unavailable; try again shortly"
             ) from exc
-        except RedisError as exc:
+        except RedisReplyError as exc:
             raise InternalError("the admission script failed") from exc
         return self._outcome(request, reply)
 
     async def settle(self, request_id: str, actual_micro: MicroUSD, actual_tokens: int) -> bool:
         if actual_micro < 0 or actual_tokens < 0:
             raise ValueError("a settlement cannot be negative")
-        args: list[str | int] = [
-            self._prefix,
-            request_id,
-            actual_micro,
-            actual_tokens,
-            RECORD_GRACE_SECONDS,
-        ]
         try:
-            reply = await self._bounded(self._settle_script(args=args), "settle")
-        except (*_UNREACHABLE, RedisError) as exc:
+            reply = await self._evalsha(
+                "settle",
+                self._settle_script,
+                self._prefix,
+                request_id,
+                actual_micro,
+                actual_tokens,
+                RECORD_GRACE_SECONDS,
+            )
+        except (*_UNREACHABLE, RedisReplyError) as exc:
             _log.warning(
                 "could not settle %s (%s): its reservation expires with its lease; "
                 "rebuild the counters from the ledger",
@@ -160,9 +147,8 @@ class RedisCounters:
         return await self.settle(request_id, 0, 0)
 
     async def spent(self, scope: str, window_key: str) -> MicroUSD:
-        value = await self._command(
-            self._redis.hget(self._budget_key(scope, window_key), "spent"), "read"
-        )
+        key = self._budget_key(scope, window_key)
+        value = await self._command(self._wire.command("HGET", key, "spent"), "read")
         return int(value or 0)
 
     async def rebuild(
@@ -176,32 +162,36 @@ class RedisCounters:
         if spent_micro < 0:
             raise ValueError("spend cannot be negative")
         key = self._budget_key(scope, window_key)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, "spent", str(spent_micro))
-            if reset_at is not None:
-                pipe.pexpire(key, self._ttl_ms(reset_at, self._clock()), nx=True)
-            await self._command(pipe.execute(), "rebuild")
+        commands: list[tuple[str | int, ...]] = [("HSET", key, "spent", spent_micro)]
+        if reset_at is not None:
+            commands.append(("PEXPIRE", key, self._ttl_ms(reset_at, self._clock()), "NX"))
+        await self._command(self._wire.transaction(*commands), "rebuild")
 
     async def aclose(self) -> None:
-        await self._redis.aclose(close_connection_pool=True)
+        await self._wire.aclose()
 
     # --- the wire ------------------------------------------------------------------------------
 
-    async def _bounded(self, call: Awaitable[_T], operation: str) -> _T:
-        # Waiting for a pooled connection, connecting and one command, each bounded, plus a margin.
+    async def _evalsha(self, operation: str, script: Script, *args: str | bytes | int) -> Any:
+        # The wire bounds connecting and each round trip by the timeout.
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(max(POOL_WAIT_S, self._timeout) + self._timeout * 3):
-                return await call
+            return await self._wire.evalsha(script, *args)
         finally:
             if self._observe is not None:
                 self._observe(operation, time.perf_counter() - started)
 
     async def _command(self, call: Awaitable[_T], operation: str) -> _T:
+        started = time.perf_counter()
         try:
-            return await self._bounded(call, operation)
+            return await call
         except _UNREACHABLE as exc:
             raise ServiceUnavailable("The counter store (Redis) is unavailable") from exc
+        except RedisReplyError as exc:
+            raise InternalError(f"the counter store answered an error: {exc}") from exc
+        finally:
+            if self._observe is not None:
+                self._observe(operation, time.perf_counter() - started)
 
     def _budget_key(self, scope: str, window_key: str) -> str:
         return f"{self._prefix}b:{scope}|{window_key}"
