@@ -60,6 +60,7 @@ DEFAULT_PREFIX = "stargate"
 DEFAULT_TIMEOUT_S = 1.0
 # Connection refused, lost or stalled (RedisUnavailable is a ConnectionError), TLS, DNS, timeouts.
 _UNREACHABLE = (OSError, TimeoutError)
+_WINDOW_GRACE = timedelta(seconds=WINDOW_GRACE_SECONDS)
 _RATE_REASONS: dict[str, RefusalReason] = {"rpm": "rpm", "tpm": "tpm", "parallel": "parallel"}
 
 
@@ -69,6 +70,10 @@ def _script(name: str) -> str:
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def _ttl_ms(reset_at: datetime, now_ms: int) -> int:
+    return max(1, _ms(reset_at + _WINDOW_GRACE) - now_ms)
 
 
 class RedisCounters:
@@ -198,12 +203,13 @@ class RedisCounters:
 
     @staticmethod
     def _ttl_ms(reset_at: datetime, now: datetime) -> int:
-        return max(1, _ms(reset_at + timedelta(seconds=WINDOW_GRACE_SECONDS)) - _ms(now))
+        return _ttl_ms(reset_at, _ms(now))
 
     def _payload(self, request: AdmissionRequest) -> dict[str, Any]:
+        now = _ms(request.now)
         return {
             "rid": request.request_id,
-            "now": _ms(request.now),
+            "now": now,
             "lease": request.lease_seconds * 1000,
             "micro": request.reserve_micro,
             "tokens": request.reserve_tokens,
@@ -218,9 +224,7 @@ class RedisCounters:
                         {
                             "w": b.window_key,
                             "l": b.limit_micro,
-                            "ttl": 0
-                            if b.reset_at is None
-                            else self._ttl_ms(b.reset_at, request.now),
+                            "ttl": 0 if b.reset_at is None else _ttl_ms(b.reset_at, now),
                         }
                         for b in check.budgets
                     ],
