@@ -211,7 +211,8 @@ async def test_one_script_call_per_admission_and_per_settlement(
     check = ScopeCheck(
         "team:t", (BudgetCheck("all", BUDGET_MICRO, None),), rpm=100, tpm=10_000, max_parallel=9
     )
-    await counters.admit(admission("warm-up", check))  # loads the scripts once
+    await counters.admit(admission("warm-up", check))  # loads both scripts once
+    await counters.settle("warm-up", 0, 0)
     calls = commands_written(monkeypatch)
     other = ScopeCheck("key:k", (BudgetCheck("all", BUDGET_MICRO, None),), rpm=100)
     assert isinstance(await counters.admit(admission("r", check, other, micro=5)), Admitted)

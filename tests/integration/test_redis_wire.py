@@ -221,6 +221,16 @@ async def test_closing_fails_what_waits_and_a_later_call_opens_a_new_connection(
     assert await wire.command("ECHO", "reopened") == "reopened"
 
 
+async def test_a_call_on_a_connection_already_lost_fails_at_once(wire: RedisWire) -> None:
+    await wire.command("PING")
+    conn = wire._conn
+    assert conn is not None
+    conn.abort(RedisUnavailable("gone"))
+    with pytest.raises(RedisUnavailable, match="gone"):
+        await conn.submit(b"*1\r\n$4\r\nPING\r\n")
+    assert await wire.command("ECHO", "reconnected") == "reconnected"
+
+
 # --- the URL -------------------------------------------------------------------------------------
 
 

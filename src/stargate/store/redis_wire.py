@@ -201,6 +201,9 @@ class _Connection(asyncio.Protocol):
         """Write ``payload`` (``replies`` commands); the future gets the last command's reply."""
         assert self.transport is not None
         future = self.loop.create_future()
+        if self.failure is not None:  # lost between connecting and this first call
+            future.set_exception(type(self.failure)(*self.failure.args))
+            return future
         pending = self.pending
         if not pending:
             self.owed_since = self.loop.time()
