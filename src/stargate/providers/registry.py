@@ -1,7 +1,8 @@
 """The provider set: the only place that names every provider.
 
 :meth:`ProviderSet.open` builds one provider per deployment at start-up (in the app lifespan),
-over one shared aiohttp session, and resolves each distinct credential source once.
+over one shared upstream connection pool (:class:`~stargate.providers.http1.Http1Pool`), and
+resolves each distinct credential source once.
 :meth:`ProviderSet.aclose` releases all of it. Nothing else in the gateway knows which providers
 exist.
 """
@@ -12,8 +13,6 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-
-import aiohttp
 
 from stargate.config.deployment import Deployment
 from stargate.errors import ConfigError
@@ -26,6 +25,7 @@ from stargate.providers.bedrock.signing import (
     credential_source,
     open_credentials,
 )
+from stargate.providers.http1 import Http1Pool
 
 __all__ = ["PROVIDER_NAMES", "PoolSettings", "ProviderSet"]
 
@@ -34,8 +34,8 @@ PROVIDER_NAMES = ("bedrock",)
 
 @dataclass(slots=True, frozen=True)
 class PoolSettings:
-    """The shared connection pool. aiohttp's defaults (100 connections in all, no per-host
-    limit, a 15 s keep-alive) silently queue calls at 100 in flight; these are explicit."""
+    """The shared upstream connection pool: connections in use in all and per host (a call past
+    either waits for a free one, as long as its connect timeout), idle keep-alive, DNS cache."""
 
     limit: int = 1024  # connections in all
     limit_per_host: int = 512  # connections to one upstream host
@@ -45,15 +45,15 @@ class PoolSettings:
 
 
 class ProviderSet:
-    """One provider per deployment id, sharing one HTTP session."""
+    """One provider per deployment id, sharing one HTTP connection pool."""
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        pool: Http1Pool,
         providers: Mapping[str, Provider],
         credentials: Sequence[BedrockCredentials],
     ) -> None:
-        self._session = session
+        self._pool = pool
         self._providers = dict(providers)
         self._credentials = list(credentials)
         self._closed = False
@@ -72,7 +72,7 @@ class ProviderSet:
         env = os.environ if environ is None else environ
         _check(deployments)
         features = ClaudeFeatures.load(env) if deployments else None
-        session = _open_session(pool or PoolSettings())
+        upstream = _open_pool(pool or PoolSettings())
         resolved: dict[CredentialSource, BedrockCredentials] = {}
         providers: dict[str, Provider] = {}
         try:
@@ -85,16 +85,16 @@ class ProviderSet:
                             credentials = await _open_credentials(deployment, source)
                             resolved[source] = credentials
                         providers[deployment.id] = BedrockProvider(
-                            deployment, session, credentials, environ=env, features=features
+                            deployment, upstream, credentials, environ=env, features=features
                         )
                     case other:
                         raise ConfigError(
                             f"unknown provider {other!r}", source=f"deployment {deployment.id}"
                         )
         except BaseException:
-            await _close_all(providers.values(), resolved.values(), session)
+            await _close_all(providers.values(), resolved.values(), upstream)
             raise
-        return cls(session, providers, list(resolved.values()))
+        return cls(upstream, providers, list(resolved.values()))
 
     def get(self, deployment_id: str) -> Provider:
         """The provider of a deployment. A ``KeyError`` means routing asked for an id that was
@@ -117,7 +117,7 @@ class ProviderSet:
         if self._closed:
             return
         self._closed = True
-        await _close_all(self._providers.values(), self._credentials, self._session)
+        await _close_all(self._providers.values(), self._credentials, self._pool)
 
     async def __aenter__(self) -> ProviderSet:
         return self
@@ -144,19 +144,13 @@ def _check(deployments: Sequence[Deployment]) -> None:
             )
 
 
-def _open_session(pool: PoolSettings) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(
+def _open_pool(pool: PoolSettings) -> Http1Pool:
+    return Http1Pool(
         limit=pool.limit,
         limit_per_host=pool.limit_per_host,
-        keepalive_timeout=pool.keepalive_seconds,
-        ttl_dns_cache=pool.dns_cache_seconds,
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
-        # Every call sets its own timeouts; aiohttp's default 300 s total would cut long streams.
-        timeout=aiohttp.ClientTimeout(total=None),
-        headers={"User-Agent": pool.user_agent},
-        raise_for_status=False,
+        keepalive_seconds=pool.keepalive_seconds,
+        dns_cache_seconds=pool.dns_cache_seconds,
+        user_agent=pool.user_agent,
     )
 
 
@@ -170,7 +164,7 @@ async def _open_credentials(deployment: Deployment, source: CredentialSource) ->
 async def _close_all(
     providers: Iterable[Provider],
     credentials: Iterable[BedrockCredentials],
-    session: aiohttp.ClientSession,
+    pool: Http1Pool,
 ) -> None:
     try:
         for provider in list(providers):
@@ -178,4 +172,4 @@ async def _close_all(
         for credential in list(credentials):
             await credential.aclose()
     finally:
-        await session.close()
+        await pool.aclose()

@@ -48,20 +48,20 @@ async def test_open_builds_one_provider_per_deployment_sharing_credentials() -> 
         assert west.endpoint.region == "us-west-2"
 
 
-async def test_one_tuned_session_is_shared_and_closed_with_the_set() -> None:
-    pool = PoolSettings(limit=64, limit_per_host=32, keepalive_seconds=30, dns_cache_seconds=60)
-    providers = await ProviderSet.open([bedrock("a", **KEYS), bedrock("b", **KEYS)], pool=pool)
+async def test_one_tuned_pool_is_shared_and_closed_with_the_set() -> None:
+    settings = PoolSettings(
+        limit=64, limit_per_host=32, keepalive_seconds=30, dns_cache_seconds=60, user_agent="sg"
+    )
+    providers = await ProviderSet.open([bedrock("a", **KEYS), bedrock("b", **KEYS)], pool=settings)
     a, b = providers.get("a"), providers.get("b")
     assert isinstance(a, BedrockProvider)
     assert isinstance(b, BedrockProvider)
-    session = a._session
-    assert session is b._session
-    connector = session.connector
-    assert connector is not None
-    assert (connector.limit, connector.limit_per_host) == (64, 32)
-    assert session.timeout.total is None
+    pool = a._pool
+    assert pool is b._pool
+    assert (pool.limit, pool.limit_per_host, pool.keepalive_seconds) == (64, 32, 30)
+    assert (pool.dns_cache_seconds, pool.user_agent) == (60, "sg")
     await providers.aclose()
-    assert session.closed
+    assert pool.closed
     await providers.aclose()  # idempotent
 
 

@@ -2,9 +2,11 @@
 
 The model id is percent-encoded whole (``quote(model_id, safe="")``, as boto3 does), so ``:`` in
 ``...-v1:0`` becomes ``%3A`` and an ARN's ``/`` becomes ``%2F``. SigV4 signs the path exactly as
-written, so the URL must reach the wire unchanged: :meth:`BedrockEndpoint.url` returns a
-``yarl.URL`` built with ``encoded=True``, which aiohttp sends as is (a plain string would be
-normalised to ``:`` and the signature would no longer match; reference/bedrock.md §6.4).
+written, so the URL must reach the wire unchanged: the provider sends
+:meth:`BedrockEndpoint.url_text` through :mod:`stargate.providers.http1`, which writes the target
+as given (a client that normalised it would send ``:`` and the signature would no longer match;
+reference/bedrock.md §6.4). :meth:`BedrockEndpoint.url` is the same as a ``yarl.URL`` built with
+``encoded=True``.
 """
 
 from __future__ import annotations

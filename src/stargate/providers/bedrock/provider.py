@@ -48,9 +48,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-import aiohttp
 import orjson
-import yarl
 
 from stargate.config.deployment import Deployment
 from stargate.core import ChatRequest, ChatResponse, StreamEvent
@@ -85,6 +83,13 @@ from stargate.providers.bedrock.invoke_request import (
 from stargate.providers.bedrock.invoke_stream import InvokeStreamState
 from stargate.providers.bedrock.model_identity import ModelIdentity, identify_model
 from stargate.providers.bedrock.signing import BedrockCredentials, authorize
+from stargate.providers.http1 import (
+    BadResponse,
+    Http1Pool,
+    HttpClientError,
+    StreamResponse,
+    Timeouts,
+)
 from stargate.translate.anthropic_tokens import estimate_input_tokens, estimate_request_tokens
 from stargate.translate.anthropic_usage import usage_from_message
 
@@ -152,13 +157,13 @@ class BedrockTimeouts:
 
 
 class BedrockProvider:
-    """Serves one Bedrock deployment. Owns neither the session nor the credentials: the
-    provider set that built it closes those."""
+    """Serves one Bedrock deployment. Owns neither the connection pool nor the credentials:
+    the provider set that built it closes those."""
 
     def __init__(
         self,
         deployment: Deployment,
-        session: aiohttp.ClientSession,
+        pool: Http1Pool,
         credentials: BedrockCredentials,
         *,
         environ: Mapping[str, str] | None = None,
@@ -166,16 +171,24 @@ class BedrockProvider:
     ) -> None:
         env = os.environ if environ is None else environ
         self._deployment = deployment
-        self._session = session
+        self._pool = pool
         self._credentials = credentials
         self._endpoint = resolve_endpoint(deployment, env)
-        self._timeouts = BedrockTimeouts.from_params(deployment)
+        self._timeouts = timeouts = BedrockTimeouts.from_params(deployment)
+        self._call_timeouts = Timeouts(
+            total=timeouts.total, pool=timeouts.connect, connect=timeouts.connect
+        )
+        # No total deadline for a stream (a long answer may stream for many minutes); waiting
+        # for a free connection slot is bounded like silence is.
+        self._stream_timeouts = Timeouts(
+            pool=timeouts.stream_idle, connect=timeouts.connect, read=timeouts.stream_idle
+        )
         self._identity = identify_model(
             deployment, lambda: features if features is not None else ClaudeFeatures.load(env)
         )
         info = deployment.info
         self._default_max_tokens = info.max_tokens or info.max_output_tokens or DEFAULT_MAX_TOKENS
-        self._open_streams: set[aiohttp.ClientResponse] = set()
+        self._open_streams: set[StreamResponse] = set()
 
     def __repr__(self) -> str:
         return f"BedrockProvider({self._deployment.id!r}, model={self._deployment.model!r})"
@@ -298,7 +311,7 @@ class BedrockProvider:
         )
 
     async def aclose(self) -> None:
-        """Close every stream still open (the session and credentials belong to the set)."""
+        """Close every stream still open (the pool and credentials belong to the set)."""
         streams, self._open_streams = self._open_streams, set()
         for response in streams:
             response.close()
@@ -333,13 +346,14 @@ class BedrockProvider:
 
     async def _signed(
         self, operation: Operation, body: bytes, call: CallContext, *, model_id: str | None = None
-    ) -> tuple[yarl.URL, dict[str, str]]:
+    ) -> tuple[str, dict[str, str]]:
         model = model_id or self._deployment.model
         headers = {"Content-Type": _JSON, **_ACCEPT[operation]}
+        url = self._endpoint.url_text(model, operation)
         headers = await authorize(
             self._credentials,
             region=self._endpoint.region,
-            url=self._endpoint.url_text(model, operation),
+            url=url,
             body=body,
             headers=headers,
         )
@@ -347,41 +361,27 @@ class BedrockProvider:
             lowered = name.lower()
             if lowered not in _RESERVED_HEADERS and not lowered.startswith("x-amz-"):
                 headers[name] = value
-        return self._endpoint.url(model, operation), headers
+        return url, headers
 
     async def _post(
         self, operation: Operation, body: bytes, call: CallContext, *, model_id: str | None = None
     ) -> tuple[int, Mapping[str, str], bytes]:
         """One non-stream call: status, headers and the whole body."""
-        timeout = aiohttp.ClientTimeout(
-            total=self._timeouts.total, sock_connect=self._timeouts.connect
-        )
         url, headers = await self._signed(operation, body, call, model_id=model_id)
         with self._transport_errors():
-            async with self._session.post(
-                url, data=body, headers=headers, timeout=timeout
-            ) as response:
-                raw = await response.read()
-                return response.status, response.headers, raw
+            response = await self._pool.request("POST", url, headers, body, self._call_timeouts)
+        return response.status, response.headers, response.body
 
     @contextlib.asynccontextmanager
     async def _event_stream(
         self, operation: Operation, body: bytes, call: CallContext
-    ) -> AsyncIterator[aiohttp.ClientResponse]:
+    ) -> AsyncIterator[StreamResponse]:
         """An open event-stream response. Leaving the block normally releases the connection
         for reuse; leaving it any other way (an error, ``aclose()``, cancellation) closes it,
         so the upstream sees the client go at once."""
-        # No total deadline (a long answer may stream for many minutes); waiting for a pooled
-        # connection is bounded like silence is.
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=self._timeouts.stream_idle,
-            sock_connect=self._timeouts.connect,
-            sock_read=self._timeouts.stream_idle,
-        )
         url, headers = await self._signed(operation, body, call)
         with self._transport_errors():
-            response = await self._session.post(url, data=body, headers=headers, timeout=timeout)
+            response = await self._pool.stream("POST", url, headers, body, self._stream_timeouts)
         self._open_streams.add(response)
         finished = False
         try:
@@ -400,11 +400,11 @@ class BedrockProvider:
                 response.close()
 
     async def _read_frames(
-        self, response: aiohttp.ClientResponse, decoder: FrameDecoder
+        self, response: StreamResponse, decoder: FrameDecoder
     ) -> list[Frame] | None:
         """The next whole frames (possibly none yet); ``None`` at the end of the body."""
         with self._transport_errors():
-            chunk = await response.content.readany()
+            chunk = await response.readany()
         return decoder.feed(chunk) if chunk else None
 
     async def _count(
@@ -497,9 +497,9 @@ class BedrockProvider:
             yield
         except TimeoutError as exc:
             raise UpstreamTimeout(f"timed out waiting for {where}") from exc
-        except aiohttp.ClientPayloadError as exc:
+        except BadResponse as exc:
             raise UpstreamBadResponse(f"the answer from {where} was cut off") from exc
-        except aiohttp.ClientError as exc:
+        except HttpClientError as exc:
             raise UpstreamUnavailable(f"could not reach {where}: {type(exc).__name__}") from exc
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import aiohttp
 import pytest
 
 from stargate.config.deployment import Deployment, ModelInfo
@@ -14,6 +13,7 @@ from stargate.providers.bedrock.signing import (
     CredentialSource,
     open_credentials,
 )
+from stargate.providers.http1 import Http1Pool
 from tests.unit.providers.bedrock.fakes import ACCESS_KEY_ID, SECRET_ACCESS_KEY, FakeBedrock
 
 MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -45,9 +45,10 @@ async def fake() -> AsyncIterator[FakeBedrock]:
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
+async def pool() -> AsyncIterator[Http1Pool]:
+    upstream = Http1Pool()
+    yield upstream
+    await upstream.aclose()
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ ProviderFactory = Callable[..., BedrockProvider]
 @pytest.fixture
 def make_provider(
     fake: FakeBedrock,
-    session: aiohttp.ClientSession,
+    pool: Http1Pool,
     static_credentials: BedrockCredentials,
 ) -> ProviderFactory:
     def build(
@@ -72,6 +73,6 @@ def make_provider(
         **params: Any,
     ) -> BedrockProvider:
         deployment = make_deployment(model, aws_bedrock_runtime_endpoint=fake.base_url, **params)
-        return BedrockProvider(deployment, session, credentials or static_credentials, environ={})
+        return BedrockProvider(deployment, pool, credentials or static_credentials, environ={})
 
     return build

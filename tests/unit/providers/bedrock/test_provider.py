@@ -3,7 +3,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import aiohttp
 import pytest
 from aiohttp import web
 
@@ -36,6 +35,7 @@ from stargate.errors import (
 from stargate.providers.base import CallContext, Provider
 from stargate.providers.bedrock.provider import DEFAULT_MAX_TOKENS, BedrockProvider
 from stargate.providers.bedrock.signing import BearerToken
+from stargate.providers.http1 import Http1Pool
 from tests.unit.providers.bedrock.conftest import (
     MODEL,
     ProviderFactory,
@@ -205,14 +205,42 @@ async def test_complete_timeout_is_an_upstream_timeout(
 
 
 async def test_unreachable_upstream_is_unavailable(
-    session: aiohttp.ClientSession, static_credentials: object
+    pool: Http1Pool, static_credentials: object
 ) -> None:
     deployment = make_deployment(aws_bedrock_runtime_endpoint="http://127.0.0.1:9")
-    provider = BedrockProvider(deployment, session, static_credentials, environ={})  # type: ignore[arg-type]
+    provider = BedrockProvider(deployment, pool, static_credentials, environ={})  # type: ignore[arg-type]
     with pytest.raises(UpstreamUnavailable, match="could not reach"):
         await provider.complete(hello(), CALL)
     with pytest.raises(UpstreamUnavailable):
         await collect(provider)
+
+
+async def test_a_cut_off_answer_is_a_bad_response(
+    pool: Http1Pool, static_credentials: object
+) -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1]) for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )  # fmt: skip
+        await reader.readexactly(length)
+        writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"output"')
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    deployment = make_deployment(aws_bedrock_runtime_endpoint=f"http://127.0.0.1:{port}")
+    provider = BedrockProvider(deployment, pool, static_credentials, environ={})  # type: ignore[arg-type]
+    try:
+        with pytest.raises(UpstreamBadResponse, match="was cut off"):
+            await provider.complete(hello(), CALL)
+        with pytest.raises(UpstreamBadResponse, match="was cut off"):
+            await collect(provider)
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 def test_timeouts_come_from_params_with_defaults(make_provider: ProviderFactory) -> None:
