@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from stargate.store.database import Database, open_database
 
@@ -113,8 +113,28 @@ async def _upgrade_url(database_url: str) -> None:
         await database.aclose()
 
 
+# How long a second upgrade of a SQLite database waits for the first one's write lock. SQLite's
+# own busy timeout (5 s, for the request path) can run out while a migration runs on a loaded
+# machine; the lock is then asked for again until this bound.
+_SQLITE_LOCK_WAIT_S = 300.0
+
+
 async def upgrade_database(database: Database, revision: str = "head") -> None:
     """Upgrade an open database to ``revision`` in one transaction."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _SQLITE_LOCK_WAIT_S
+    while True:
+        try:
+            await _upgrade_locked(database, revision)
+            return
+        except OperationalError as exc:
+            locked = database.dialect == "sqlite" and "database is locked" in str(exc)
+            if not locked or loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.05)  # the transaction rolled back whole: nothing is half-done
+
+
+async def _upgrade_locked(database: Database, revision: str) -> None:
     async with database.engine.connect() as conn:
         # Take the lock before Alembic runs, so that a second upgrade (another replica, or
         # another task here: Alembic's context is process-global) waits, then finds nothing
