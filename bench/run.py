@@ -29,6 +29,7 @@ import os
 import platform
 import subprocess
 import tempfile
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -275,9 +276,23 @@ def render(rows: list[Row], extra: dict[str, float | str]) -> str:
     cores = len(os.sched_getaffinity(0))
     lines.append(
         f"- machine: {platform.machine()}, {platform.python_implementation()} "
-        f"{platform.python_version()}, {cores} cores"
+        f"{platform.python_version()}, {cores} cores; pure-Python speed: {python_loop_s():.2f} s "
+        "of CPU for 10^7 loop additions in a function (lower is faster)"
     )
     return "\n".join(lines)
+
+
+def python_loop_s() -> float:
+    """A fixed pure-Python workload, the best of three: how fast this machine runs the
+    interpreter, to compare figures taken on different days (the gateway's CPU per request is
+    almost all interpreter time)."""
+    best = float("inf")
+    for _ in range(3):
+        started, total = time.process_time(), 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.process_time() - started)
+    return best
 
 
 def main() -> None:
