@@ -1,10 +1,13 @@
 """Two listeners, one process: the public API and the internal admin API share one runtime.
 
-Both listeners bind at once, but the public one is the first to serve: the admin app (FastAPI,
-its OpenAPI models, the UI) is the largest part of start-up, so it is imported and built in a
-worker thread while the event loop already serves the public API; until it is in place the
-admin listener answers 503 with ``retry-after``. ``on_ready`` runs once both serve, and
-what start-up built is then frozen out of the garbage collector's later work.
+Both listeners bind at once (a port in use fails the start at once), but the public one is the
+first to serve: the admin app (FastAPI, its OpenAPI models, the UI) is the largest part of
+start-up, so it is imported and built in a worker thread while the event loop already serves the
+public API. The admin socket listens meanwhile without accepting: a client that connects early
+waits in the kernel's backlog for a few hundred milliseconds and is then served, never refused;
+with several workers sharing the socket, only the workers whose admin app is built accept.
+``on_ready`` runs once both serve, and what start-up built is then frozen out of the garbage
+collector's later work.
 """
 
 from __future__ import annotations
@@ -18,15 +21,11 @@ import socket
 from collections.abc import Callable, Generator, Sequence
 
 import uvicorn
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
-from stargate.api.errors import render_openai_error
 from stargate.api.public import create_public_app
-from stargate.api.request_id import request_id_from
 from stargate.api.runtime import Runtime
 from stargate.config.loader import GatewayConfig
-from stargate.errors import ServiceUnavailable
 
 __all__ = ["serve_gateway"]
 
@@ -41,19 +40,30 @@ class _Server(uvicorn.Server):
         yield
 
 
-class _Deferred:
-    """An ASGI app that answers 503 until :attr:`app` is set, then is that app."""
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket (as uvicorn would bind it), served later."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
-    def __init__(self) -> None:
-        self.app: ASGIApp | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.app is not None:
-            await self.app(scope, receive, send)
-        elif scope["type"] == "http":
-            starting = ServiceUnavailable("The admin API is starting.", retry_after=1)
-            request_id = request_id_from(Headers(scope=scope).get("x-request-id"))
-            await render_openai_error(starting, request_id)(scope, receive, send)
+def _one(sock: socket.socket | None) -> list[socket.socket] | None:
+    return None if sock is None else [sock]
+
+
+async def _started(server: uvicorn.Server, task: asyncio.Task[None], failure: SystemExit) -> None:
+    """Wait until ``server`` accepts; its task ending first means it could not listen."""
+    while not server.started:
+        if task.done():
+            raise failure
+        await asyncio.sleep(0.01)
 
 
 def _admin_app(runtime: Runtime) -> ASGIApp:
@@ -91,28 +101,35 @@ async def serve_gateway(
     ``sockets`` are the public and admin listeners already bound (a worker's, see
     :mod:`stargate.api.workers`); otherwise the config's host and ports are bound here."""
     runtime = await Runtime.open(config)
-    admin_app = _Deferred()
     public = _Server(_uvicorn_config(create_public_app(runtime), config.host, config.port))
-    admin = _Server(_uvicorn_config(admin_app, config.admin_host, config.admin_port))
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    bound = [[sock] for sock in sockets] if sockets is not None else [None, None]
-    tasks = [
-        asyncio.create_task(server.serve(sockets=listen))
-        for server, listen in zip((public, admin), bound, strict=True)
-    ]
+    in_use = SystemExit(
+        f"could not listen on {config.host}:{config.port} and "
+        f"{config.admin_host}:{config.admin_port} (is the port in use?)"
+    )
+    tasks: list[asyncio.Task[None]] = []
+    servers = [public]
+    admin_socket: socket.socket | None = None
     try:
-        while not (public.started and admin.started):
-            if any(t.done() for t in tasks):
-                raise SystemExit(
-                    f"could not listen on {config.host}:{config.port} and "
-                    f"{config.admin_host}:{config.admin_port} (is the port in use?)"
-                )  # a listener failed to bind: its task holds the reason
-            await asyncio.sleep(0.01)
-        admin_app.app = await asyncio.to_thread(_admin_app, runtime)
+        if sockets is not None:
+            public_socket, admin_socket = sockets
+        else:
+            public_socket = None
+            try:
+                admin_socket = _listen(config.admin_host, config.admin_port)
+            except OSError as exc:
+                raise in_use from exc
+        tasks.append(asyncio.create_task(public.serve(sockets=_one(public_socket))))
+        await _started(public, tasks[0], in_use)
+        admin_app = await asyncio.to_thread(_admin_app, runtime)
+        admin = _Server(_uvicorn_config(admin_app, config.admin_host, config.admin_port))
+        servers.append(admin)
+        tasks.append(asyncio.create_task(admin.serve(sockets=[admin_socket])))
+        await _started(admin, tasks[1], in_use)
         # What start-up built lives as long as the process: kept out of every later collection
         # (a full one over it takes ~0.1 s, holding the event loop all along). ``stargate serve``
         # turns collection off while it starts: it only slowed the imports down.
@@ -125,9 +142,11 @@ async def serve_gateway(
         stop_wait.cancel()
     finally:
         runtime.draining = True
-        for server in (public, admin):
+        for server in servers:
             server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
+        if len(tasks) < 2 and admin_socket is not None and sockets is None:
+            admin_socket.close()  # bound here and never served
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
