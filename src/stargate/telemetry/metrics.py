@@ -78,6 +78,18 @@ _BUDGET_NAMES = {  # scope -> (remaining, max, remaining hours), LiteLLM's names
 }  # fmt: skip
 _BUDGET_RESET = ("scope", "hashed_api_key", "api_key_alias", "user", "team", "team_alias")
 
+
+class _Budget:
+    """One budget's four gauges, bound, and the limit and reset instant they last reported."""
+
+    __slots__ = ("hours", "max_micro", "maximum", "remaining", "reset", "reset_at")
+
+    def __init__(self, remaining: Any, maximum: Any, hours: Any, reset: Any) -> None:
+        self.remaining, self.maximum, self.hours, self.reset = remaining, maximum, hours, reset
+        self.max_micro: int | None = None
+        self.reset_at: float | None = None
+
+
 _Outcome = tuple[RequestLabels, int, str]  # labels, status, exception class
 _GaugeMode = Literal["livesum", "livemax", "livemostrecent"]  # live*: a dead worker's go away
 
@@ -131,9 +143,7 @@ class Metrics:
         self._success: BoundedCache[RequestLabels, _Success] = BoundedCache(cache_size)
         self._failure: BoundedCache[_Outcome, tuple[Any, Any]] = BoundedCache(cache_size)
         self._attempt: BoundedCache[_Outcome, tuple[Any, Any]] = BoundedCache(cache_size)
-        self._budget: BoundedCache[BudgetOwner, tuple[Any, Any, Any, Any] | None] = BoundedCache(
-            cache_size
-        )
+        self._budget: BoundedCache[BudgetOwner, _Budget | None] = BoundedCache(cache_size)
         self.in_flight.set(0)  # a reused pid's file may hold a dead worker's count
 
     # --- definitions --------------------------------------------------------------------------
@@ -419,16 +429,19 @@ class Metrics:
         bound = self._budget.get(owner, self._bind_budget)
         if bound is None:
             return
-        remaining, maximum, hours, reset = bound
         if max_micro is not None:
-            maximum.set(max_micro / MICRO_PER_USD)
-            remaining.set((max_micro - spent_micro) / MICRO_PER_USD)
+            if max_micro != bound.max_micro:  # the limit rarely changes: set it when it does
+                bound.max_micro = max_micro
+                bound.maximum.set(max_micro / MICRO_PER_USD)
+            bound.remaining.set((max_micro - spent_micro) / MICRO_PER_USD)
         if reset_at is not None:
             now = time.time() if now is None else now
-            hours.set(max(reset_at - now, 0.0) / 3600)
-            reset.set(reset_at)
+            bound.hours.set(max(reset_at - now, 0.0) / 3600)
+            if reset_at != bound.reset_at:  # the same for a whole window
+                bound.reset_at = reset_at
+                bound.reset.set(reset_at)
 
-    def _bind_budget(self, owner: BudgetOwner) -> tuple[Any, Any, Any, Any] | None:
+    def _bind_budget(self, owner: BudgetOwner) -> _Budget | None:
         gauges = self.budget_gauges.get(owner.scope)
         if gauges is None:
             return None
@@ -436,7 +449,7 @@ class Metrics:
         bound = [values[n] for n in self._names(_BUDGET_LABELS[owner.scope])]
         remaining, maximum, hours = gauges
         reset = {"scope": owner.scope, **values}
-        return (
+        return _Budget(
             remaining.labels(*bound),
             maximum.labels(*bound),
             hours.labels(*bound),
