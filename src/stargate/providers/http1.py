@@ -421,30 +421,9 @@ class Http1Pool:
         body: bytes,
         timeouts: Timeouts,
     ) -> Response:
-        origin, data = self._encode(method, url, headers, body)
-        host = await self._take_slot(origin, timeouts.pool)
-        try:
-            conn = await self._connection(origin, host, timeouts.connect)
-            while True:
-                conn.send(data, streaming=False)
-                try:
-                    response = await conn.whole(timeouts.read)
-                except ConnectionDropped:
-                    if not conn.reused:
-                        raise
-                    conn.finished()
-                    self._forget(conn)
-                    conn = await self._connect(origin, timeouts.connect)
-                    continue
-                except BaseException:
-                    conn._drop()
-                    raise
-                else:
-                    break
-        except BaseException:
-            self._free_slot(origin, host)
-            raise
+        conn, response = await self._exchange(method, url, headers, body, timeouts, stream=False)
         self._give_back(conn)
+        assert response is not None  # a whole answer was read
         return response
 
     async def stream(
@@ -458,30 +437,45 @@ class Http1Pool:
         """One call whose body is read piece by piece; ``timeouts.total`` is not applied (the
         reader bounds silence with ``timeouts.read``). The caller must :meth:`~StreamResponse.
         release` or :meth:`~StreamResponse.close` it."""
+        conn, _ = await self._exchange(method, url, headers, body, timeouts, stream=True)
+        return StreamResponse(conn, timeouts.read)
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        timeouts: Timeouts,
+        *,
+        stream: bool,
+    ) -> tuple[_Conn, Response | None]:
+        """Send the request and read the answer's head (``stream``) or all of it, on a pooled
+        connection; once more on a new one if a reused connection was dropped before any byte
+        of the answer came (the server closed it as it sat idle)."""
         origin, data = self._encode(method, url, headers, body)
         host = await self._take_slot(origin, timeouts.pool)
         try:
             conn = await self._connection(origin, host, timeouts.connect)
             while True:
-                conn.send(data, streaming=True)
+                conn.send(data, streaming=stream)
                 try:
-                    await conn.head(timeouts.read)
+                    if stream:
+                        await conn.head(timeouts.read)
+                        return conn, None
+                    return conn, await conn.whole(timeouts.read)
                 except ConnectionDropped:
                     if not conn.reused:
                         raise
                     conn.finished()
                     self._forget(conn)
                     conn = await self._connect(origin, timeouts.connect)
-                    continue
                 except BaseException:
                     conn._drop()
                     raise
-                else:
-                    break
         except BaseException:
             self._free_slot(origin, host)
             raise
-        return StreamResponse(conn, timeouts.read)
 
     async def aclose(self) -> None:
         """Close every connection, idle or in use; later calls fail with :class:`ConnectFailed`."""
