@@ -57,7 +57,15 @@ from pathlib import Path
 import orjson
 
 from bench.load import LoadResult, Target, run_load
-from bench.procs import CLK_TCK, MASTER_KEY, free_port, rss_mb
+from bench.procs import (
+    CLK_TCK,
+    MASTER_KEY,
+    free_port,
+    rss_mb,
+    tree_cpu_by_pid,
+    tree_cpu_seconds,
+    tree_memory_mb,
+)
 
 VERSION = "1.106.2"
 VENV = Path.home() / ".cache" / "stargate-bench" / f"litellm-{VERSION}"
@@ -135,43 +143,6 @@ def ensure_litellm(venv: Path = VENV) -> Path:
 # --- processes ----------------------------------------------------------------------------------
 
 
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry.name))
-    return children
-
-
-def tree(root: int) -> list[int]:
-    """``root`` and every live descendant (uvicorn's supervisor, its workers, helpers)."""
-    children = _children_map()
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
-def tree_cpu_by_pid(root: int) -> dict[int, float]:
-    """User + system CPU seconds of each process of the tree: its own time plus its reaped
-    children's (so a worker that exits during a phase is still counted, by its parent)."""
-    found: dict[int, float] = {}
-    for pid in tree(root):
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            found[pid] = sum(int(x) for x in fields[11:15]) / CLK_TCK
-    return found
-
-
-def tree_cpu_seconds(root: int) -> float:
-    return sum(tree_cpu_by_pid(root).values())
-
-
 def busiest_split(before: dict[int, float], after: dict[int, float]) -> str:
     """The share of the CPU the two busiest processes (the workers) used between two readings,
     e.g. ``"71/29"``: uvicorn's workers share one listening socket, and each keeps the
@@ -231,21 +202,6 @@ def wait_for_quiet(
                 print(f"  waited {waited:.0f} s for other processes to go quiet "
                       f"(last {window_s:g} s: {others:.2f} cores)", flush=True)  # fmt: skip
             return others
-
-
-def tree_memory_mb(root: int) -> tuple[float, float, int]:
-    """(RSS summed, PSS summed, process count) over the tree. RSS counts shared pages once per
-    process; PSS shares them out."""
-    rss = pss = 0.0
-    pids = tree(root)
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            rss += rss_mb(pid)
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    pss += int(line.split()[1]) / 1024
-                    break
-    return rss, pss, len(pids)
 
 
 def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float, log: Path | None = None

@@ -32,6 +32,58 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime + cutime + cstime) / CLK_TCK
 
 
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def tree(root: int) -> list[int]:
+    """``root`` and every live descendant (uvicorn's supervisor, its workers, helpers)."""
+    children = _children_map()
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def tree_cpu_by_pid(root: int) -> dict[int, float]:
+    """User + system CPU seconds of each process of the tree: its own time plus its reaped
+    children's (so a worker that exits during a phase is still counted, by its parent)."""
+    found: dict[int, float] = {}
+    for pid in tree(root):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            found[pid] = sum(int(x) for x in fields[11:15]) / CLK_TCK
+    return found
+
+
+def tree_cpu_seconds(root: int) -> float:
+    return sum(tree_cpu_by_pid(root).values())
+
+
+def tree_memory_mb(root: int) -> tuple[float, float, int]:
+    """(RSS summed, PSS summed, process count) over the tree. RSS counts shared pages once per
+    process; PSS shares them out."""
+    rss = pss = 0.0
+    pids = tree(root)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            rss += rss_mb(pid)
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1]) / 1024
+                    break
+    return rss, pss, len(pids)
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -1,7 +1,8 @@
 """Run the benchmark matrix and print a table: the upstream called directly beside the gateway.
 
     uv run python -m bench.run [--requests 3000] [--storage embedded,postgres]
-                               [--dialect openai,anthropic] [--governance on|off] [--json out.json]
+                               [--dialect openai,anthropic] [--governance on|off] [--workers N]
+                               [--json out.json]
 
 For each storage configuration (``embedded``: SQLite and in-process counters, the default;
 ``postgres``: PostgreSQL 127.0.0.1:5432/test in a schema of its own, and Redis 127.0.0.1:6379)
@@ -15,8 +16,8 @@ Each scenario runs twice with the same load generator (:mod:`bench.load`): again
 directly (``stargate emulator --fast``; a SigV4-signed request, signed once and replayed: Converse
 for the OpenAI dialect, InvokeModel for Anthropic Messages, which the gateway relays natively to
 Claude) and through the gateway. Loopback only; every phase is bounded in count and time. CPU
-per request is the gateway process's own CPU time (user + system, from /proc) over the requests
-it served.
+per request is the gateway's CPU time (user + system, from /proc, summed over its process tree:
+with ``--workers N`` on postgres, the supervisor and every worker) over the requests it served.
 """
 
 from __future__ import annotations
@@ -47,11 +48,12 @@ from bench.procs import (
     ACCESS_KEY_ID,
     MASTER_KEY,
     SECRET_ACCESS_KEY,
-    cpu_seconds,
     emulator,
     free_port,
     gateway,
     rss_mb,
+    tree_cpu_seconds,
+    tree_memory_mb,
 )
 
 PROMPT = "Summarise the benefits of an LLM gateway in one paragraph."
@@ -154,18 +156,26 @@ class Row:
 
 async def measure(target: Target, pid: int | None, requests: int, concurrency: int
                   ) -> tuple[LoadResult, float]:  # fmt: skip
-    before = cpu_seconds(pid) if pid else 0.0
+    before = tree_cpu_seconds(pid) if pid else 0.0
     result = await run_load(target, requests=requests, concurrency=concurrency)
-    cpu = (cpu_seconds(pid) - before) if pid else 0.0
+    cpu = (tree_cpu_seconds(pid) - before) if pid else 0.0
     return result, cpu
 
 
 async def one_storage(
-    storage: str, dialects: list[str], governance: bool, requests: int, emu_port: int
+    storage: str,
+    dialects: list[str],
+    governance: bool,
+    requests: int,
+    emu_port: int,
+    workers: int = 1,
 ) -> tuple[list[Row], dict[str, float | str]]:
     rows: list[Row] = []
     extra: dict[str, float | str] = {}
     with tempfile.TemporaryDirectory() as tmp, storage_database(storage, Path(tmp)) as env:
+        # The embedded default runs one process (its counters live in it); more workers need
+        # PostgreSQL and Redis.
+        env["STARGATE_WORKERS"] = str(workers if storage == "postgres" else 1)
         gw_port, admin_port = free_port(), free_port()
         with gateway(gw_port, emu_port, Path(tmp), env, admin_port) as (_, first):
             extra[f"{storage}: first start to ready (migrations run), public / admin, s"] = (
@@ -198,7 +208,10 @@ async def one_storage(
                     rows.append(_row(storage, dialect, name, conc, direct, via, cpu))
                     if via.first_error or direct.first_error:
                         print("first error:", via.first_error or direct.first_error)
-            extra[f"{storage}: gateway RSS after load, MB"] = round(rss_mb(gw.pid), 1)
+            rss, _, processes = tree_memory_mb(gw.pid)
+            extra[f"{storage}: gateway RSS after load, all {processes} processes, MB"] = round(
+                rss, 1
+            )
     return rows, extra
 
 
@@ -221,14 +234,16 @@ def _row(storage: str, dialect: str, name: str, conc: int, direct: LoadResult, v
 
 
 async def matrix(
-    requests: int, storages: list[str], dialects: list[str], governance: bool
+    requests: int, storages: list[str], dialects: list[str], governance: bool, workers: int = 1
 ) -> tuple[list[Row], dict[str, float | str]]:
     emu_port = free_port()
     rows: list[Row] = []
     extra: dict[str, float | str] = {}
     with emulator(emu_port) as emu:
         for storage in storages:
-            found, more = await one_storage(storage, dialects, governance, requests, emu_port)
+            found, more = await one_storage(
+                storage, dialects, governance, requests, emu_port, workers
+            )
             rows += found
             extra.update(more)
         extra["emulator RSS, MB"] = round(rss_mb(emu.pid), 1)
@@ -301,6 +316,9 @@ def main() -> None:
     parser.add_argument("--storage", default="embedded,postgres")
     parser.add_argument("--dialect", default="openai,anthropic")
     parser.add_argument("--governance", choices=["on", "off"], default="on")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="gateway processes for postgres (embedded: 1)"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     storages = [s for s in args.storage.split(",") if s]
@@ -308,7 +326,8 @@ def main() -> None:
     unknown = set(storages) - {"embedded", "postgres"} | set(dialects) - {"openai", "anthropic"}
     if unknown:
         parser.error(f"unknown: {sorted(unknown)}")
-    rows, extra = asyncio.run(matrix(args.requests, storages, dialects, args.governance == "on"))
+    governed = args.governance == "on"
+    rows, extra = asyncio.run(matrix(args.requests, storages, dialects, governed, args.workers))
     print(render(rows, extra))
     if args.json:
         args.json.write_text(json.dumps({"rows": [asdict(r) for r in rows], **extra}, indent=2))
