@@ -102,6 +102,7 @@ class SpendRow:
 
 _FIELDS = tuple(f.name for f in fields(SpendRow))
 _FIELD_SET = frozenset(_FIELDS)
+_LIMITS = tuple((name, _LENGTHS.get(name)) for name in _FIELDS)
 
 
 def _json_default(value: Any) -> Any:
@@ -137,20 +138,29 @@ def decode_row(line: bytes) -> SpendRow:
     return row
 
 
-def _clip(name: str, value: Any) -> Any:
-    if isinstance(value, str):
-        if "\x00" in value:  # PostgreSQL text cannot hold NUL
-            value = value.replace("\x00", "\ufffd")
-        limit = _LENGTHS.get(name)
-        if limit is not None and len(value) > limit:
-            return value[:limit]
+def _clip(value: str, limit: int | None) -> str:
+    if "\x00" in value:  # PostgreSQL text cannot hold NUL
+        value = value.replace("\x00", "\ufffd")
+    if limit is not None and len(value) > limit:
+        return value[:limit]
     return value
 
 
 def column_values(row: SpendRow) -> dict[str, Any]:
-    """The ``spend_logs`` columns of a row (text trimmed to the column sizes)."""
-    values = {name: _clip(name, getattr(row, name)) for name in _FIELDS}
+    """The ``spend_logs`` columns of a row (text trimmed to the column sizes). Runs for every
+    row the writer commits: a text value is clipped only when it needs it."""
+    values: dict[str, Any] = {}
+    for name, limit in _LIMITS:
+        value = getattr(row, name)
+        if value.__class__ is str and (
+            "\x00" in value or (limit is not None and len(value) > limit)
+        ):
+            value = _clip(value, limit)
+        values[name] = value
     values["tags"] = [str(tag) for tag in row.tags]
     # Free-form metadata made JSON-safe with the journal's fallbacks (Decimal → string, ...).
-    values["metadata"] = orjson.loads(orjson.dumps(row.metadata, default=_json_default))
+    metadata = row.metadata
+    values["metadata"] = (
+        orjson.loads(orjson.dumps(metadata, default=_json_default)) if metadata else {}
+    )
     return values
