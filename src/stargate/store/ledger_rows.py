@@ -138,14 +138,6 @@ def decode_row(line: bytes) -> SpendRow:
     return row
 
 
-def _clip(value: str, limit: int | None) -> str:
-    if "\x00" in value:  # PostgreSQL text cannot hold NUL
-        value = value.replace("\x00", "\ufffd")
-    if limit is not None and len(value) > limit:
-        return value[:limit]
-    return value
-
-
 def column_values(row: SpendRow) -> dict[str, Any]:
     """The ``spend_logs`` columns of a row (text trimmed to the column sizes). Runs for every
     row the writer commits: a text value is clipped only when it needs it."""
@@ -154,8 +146,8 @@ def column_values(row: SpendRow) -> dict[str, Any]:
         value = getattr(row, name)
         if value.__class__ is str and (
             "\x00" in value or (limit is not None and len(value) > limit)
-        ):
-            value = _clip(value, limit)
+        ):  # PostgreSQL text cannot hold NUL; ``[:None]`` keeps it whole
+            value = value.replace("\x00", "\ufffd")[:limit]
         values[name] = value
     values["tags"] = [str(tag) for tag in row.tags]
     # Free-form metadata made JSON-safe with the journal's fallbacks (Decimal → string, ...).
