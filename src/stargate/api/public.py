@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 
 import orjson
 from starlette.applications import Starlette
@@ -65,10 +65,13 @@ def _truthy(value: str | None) -> bool:
     return value is not None and value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _json(body: object, request_id: str, status: int = 200) -> Response:
+def _json(
+    body: object, request_id: str, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A JSON response with its request id and ``headers``, given to the Response at once."""
     return Response(
         orjson.dumps(body), status_code=status, media_type=JSON,
-        headers={"x-request-id": request_id},
+        headers={"x-request-id": request_id, **(headers or {})},
     )  # fmt: skip
 
 
@@ -145,11 +148,8 @@ def public_routes(runtime: Runtime) -> list[Route]:
                     cost_micro=ctx.cost_micro,
                     provider=served.provider if served else None,
                 )
-            return Response(
-                orjson.dumps(rendered), media_type=JSON,
-                headers={"x-request-id": request_id, **ctx.response_headers,
-                         **cost_headers(ctx.cost_micro)},
-            )  # fmt: skip
+            headers = {**ctx.response_headers, **cost_headers(ctx.cost_micro)}
+            return _json(rendered, request_id, headers=headers)
         except StargateError as err:
             return render_openai_error(err, request_id)
 
