@@ -1,9 +1,17 @@
 """CPU per admission + settlement, in-process and with Redis (and Redis calls per request).
 
     uv run python -m bench.admission [--requests 5000] [--redis redis://127.0.0.1:6379/0]
+                                     [--rounds 1]
 
-Each request is planned for a key, its user and its team (four budget windows, RPM, TPM and
-parallel limits), admitted, then settled, one after another, as the gate does per request.
+Two paths, each on both stores, one request after another:
+
+* ``gate``: what the pipeline runs per governed request: ``Gate.admit`` for a key of a user in a
+  team (a day and a month budget and RPM, TPM and parallel limits on the key, a month budget on
+  the user, a day budget and RPM on the team), with its headers, then ``Gate.settle`` with the
+  upstream's usage (the real cost, from the deployment's prices).
+* ``counters``: the counter store alone: a plan for the same scopes, ``admit``, ``settle``.
+
+``--rounds`` repeats every measurement and prints each (the machine is shared and noisy).
 """
 
 from __future__ import annotations
@@ -12,37 +20,46 @@ import argparse
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import redis.asyncio as aioredis
 
-from stargate.config.deployment import ModelInfo
+from stargate.config.deployment import Deployment, ModelInfo
+from stargate.core import Usage
 from stargate.governance.admission import Admitted, plan_admission
 from stargate.governance.counters import CounterStore
 from stargate.governance.durations import parse_window
 from stargate.governance.policy import BudgetWindow, Limits
 from stargate.governance.pricing import Pricing
+from stargate.pipeline import Gate, Principal
 from stargate.store.counters_memory import MemoryCounters
 from stargate.store.counters_redis import RedisCounters
 
-PRICING = Pricing.of(
-    ModelInfo(input_cost_per_token=Decimal("0.0000011"), output_cost_per_token=Decimal("0.0000055"))
+INFO = ModelInfo(
+    input_cost_per_token=Decimal("0.0000011"), output_cost_per_token=Decimal("0.0000055")
 )
+PRICING = Pricing.of(INFO)
+DEPLOYMENTS = [Deployment(id="d", model_name="m", provider="bedrock", model="x", info=INFO)]
+USAGE = Usage(input_tokens=200, output_tokens=300)
 
 
-def scopes(tag: str) -> list[tuple[str, Limits]]:
+def scopes(tag: str) -> tuple[tuple[str, Limits], ...]:
     big = 10**12
     day, month = parse_window("1d"), parse_window("1mo")
-    return [
+    return (
         (f"key:{tag}", Limits(budgets=(BudgetWindow(big, day), BudgetWindow(big, month)),
                                rpm=10**9, tpm=10**12, max_parallel=10**6)),
         (f"user:{tag}", Limits(budgets=(BudgetWindow(big, month),))),
         (f"team:{tag}", Limits(budgets=(BudgetWindow(big, day),), rpm=10**9)),
-    ]  # fmt: skip
+    )  # fmt: skip
 
 
-async def run(counters: CounterStore, requests: int) -> float:
+Run = Callable[[CounterStore, int], Awaitable[float]]
+
+
+async def run_counters(counters: CounterStore, requests: int) -> float:
     tag = uuid.uuid4().hex[:8]
     limits = scopes(tag)
     started = time.process_time()
@@ -56,6 +73,21 @@ async def run(counters: CounterStore, requests: int) -> float:
     return (time.process_time() - started) / requests * 1000
 
 
+async def run_gate(counters: CounterStore, requests: int) -> float:
+    tag = uuid.uuid4().hex[:8]
+    principal = Principal("key", tag, tag, key_id=tag, user_id=tag, team_id=tag,
+                          scopes=scopes(tag))  # fmt: skip
+    gate = Gate(counters, clock=lambda: datetime.now(UTC), access_groups_of=lambda _: frozenset())
+    started = time.process_time()
+    for i in range(requests):
+        ticket = await gate.admit(principal, "m", DEPLOYMENTS, request_id=f"{tag}-{i}",
+                                  prompt_tokens=lambda: 200, max_tokens=500)  # fmt: skip
+        assert ticket.admitted is not None
+        assert ticket.headers
+        await gate.settle(ticket, USAGE, DEPLOYMENTS[0])
+    return (time.process_time() - started) / requests * 1000
+
+
 async def redis_calls(url: str) -> int:
     client = aioredis.Redis.from_url(url)
     try:
@@ -65,24 +97,31 @@ async def redis_calls(url: str) -> int:
         await client.aclose()
 
 
-async def main(requests: int, url: str) -> None:
-    memory = await run(MemoryCounters(), requests)
-    print(f"in-process: {memory:.3f} ms CPU per request (admit + settle), {requests} requests")
-    counters = RedisCounters(url, prefix=f"bench-{uuid.uuid4().hex[:6]}")
-    try:
-        await run(counters, 50)  # load the scripts, warm the pool
-        before = await redis_calls(url)
-        cpu = await run(counters, requests)
-        calls = (await redis_calls(url) - before) / requests
-    finally:
-        await counters.aclose()
-    print(f"redis: {cpu:.3f} ms client CPU per request, {calls:.2f} script calls per request "
-          "(one to admit, one to settle)")  # fmt: skip
+async def main(requests: int, url: str, rounds: int) -> None:
+    paths: dict[str, Run] = {"gate": run_gate, "counters": run_counters}
+    for _ in range(rounds):
+        for name, run in paths.items():
+            await run(MemoryCounters(), 200)  # warm up
+            memory = await run(MemoryCounters(), requests)
+            print(f"{name} in-process: {memory:.3f} ms CPU per request (admit + settle), "
+                  f"{requests} requests")  # fmt: skip
+        counters = RedisCounters(url, prefix=f"bench-{uuid.uuid4().hex[:6]}")
+        try:
+            for name, run in paths.items():
+                await run(counters, 50)  # load the scripts, warm the connection
+                before = await redis_calls(url)
+                cpu = await run(counters, requests)
+                calls = (await redis_calls(url) - before) / requests
+                print(f"{name} redis: {cpu:.3f} ms client CPU per request, {calls:.2f} script "
+                      "calls per request (one to admit, one to settle)")  # fmt: skip
+        finally:
+            await counters.aclose()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
-    asyncio.run(main(args.requests, args.redis))
+    asyncio.run(main(args.requests, args.redis, args.rounds))
