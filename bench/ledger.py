@@ -1,6 +1,7 @@
 """The spend ledger's costs: CPU on the request path, and usage queries over a million rows.
 
     uv run python -m bench.ledger record [--rows 50000] [--database-url URL]
+    uv run python -m bench.ledger write [--rows 20000] [--batch 500] [--database-url URL]
     uv run python -m bench.ledger queries --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
         [--rows 1000000] [--keep | --schema NAME_OF_A_KEPT_SCHEMA]
 
@@ -9,6 +10,13 @@ with ``os.write`` plus queueing), measured with ``time.thread_time`` around the 
 the writer task commits batches in between (its work, the fsyncs and the database driver's
 threads are not on the request path and are not counted). Also shown: building the row and
 pricing the request (``cost_micro``) on top, and the rows per second the writer committed.
+
+``write``: the CPU the ledger's batch write costs per committed row: ``write_rows`` called
+directly with batches of ``--batch`` fresh rows (the writer's batch size; rows like a request's,
+over 20 keys and 3 models so every batch updates several rollups) into an empty database (a
+SQLite file, or a fresh schema of the PostgreSQL at ``--database-url``, dropped afterwards).
+Process CPU (``time.process_time``: the event loop plus the driver's threads; not the PostgreSQL
+server) around the calls, divided by the rows committed.
 
 ``queries``: loads ``--rows`` rows (30 days, 2000 keys, 200 users, 40 teams, 6 models) into a
 fresh PostgreSQL schema through the ledger's own batch writes (rows and rollups; ``--profile``
@@ -133,6 +141,50 @@ async def bench_record(rows: int, database_url: str | None) -> None:
     print(f"record() CPU per request:              {record_ns / rows / 1e6:.4f} ms")
     print(f"build the row + cost_micro per request: {build_ns / rows / 1e6:.4f} ms")
     print(f"committed: {rows / elapsed:,.0f} rows/s (journal, batches, rollups)")
+
+
+def write_batch(start: int, count: int, run: str, now: datetime) -> list[SpendRow]:
+    """``count`` rows like :func:`sample_row`'s, spread over 20 keys and 3 models."""
+    rows = []
+    for n in range(start, start + count):
+        row = sample_row(n, now)
+        row.request_id = f"{run}-{n:09d}"
+        row.key_hash, row.key_alias = f"{n % 20:064x}", f"key-{n % 20}"
+        row.requested_model = MODELS[n % 3]
+        rows.append(row)
+    return rows
+
+
+async def bench_write(rows: int, batch: int, database_url: str | None) -> None:
+    scratch = Path(tempfile.mkdtemp(prefix="stargate-ledger-bench-"))
+    schema = None
+    if database_url is None:
+        url = f"sqlite+aiosqlite:///{scratch / 'ledger.db'}"
+    else:
+        schema = f"stargate_bench_{uuid.uuid4().hex[:8]}"
+        url = make_url(database_url).update_query_dict({"schema": schema})
+        url = url.render_as_string(hide_password=False)
+    database = await open_database(url)
+    try:
+        await upgrade_database(database)
+        run, now = uuid.uuid4().hex[:8], datetime.now(UTC)
+        await write_rows(database, write_batch(rows, batch, run, now))  # warm the pool, caches
+        cpu_ns = wall_ns = 0
+        for start in range(0, rows, batch):
+            rows_now = write_batch(start, min(batch, rows - start), run, now)
+            began, wall = time.process_time_ns(), time.perf_counter_ns()
+            await write_rows(database, rows_now)
+            cpu_ns += time.process_time_ns() - began
+            wall_ns += time.perf_counter_ns() - wall
+    finally:
+        if schema is not None:
+            async with database.write() as conn:
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        await database.aclose()
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(f"database: {database.dialect}, rows: {rows}, batches of {batch}")
+    print(f"write_rows CPU per committed row:  {cpu_ns / rows / 1e6:.4f} ms")
+    print(f"write_rows wall time per row:      {wall_ns / rows / 1e6:.4f} ms")
 
 
 Profile = str  # "skewed" or "uniform"
@@ -288,6 +340,10 @@ def main() -> None:
     record = commands.add_parser("record")
     record.add_argument("--rows", type=int, default=50_000)
     record.add_argument("--database-url")
+    write = commands.add_parser("write")
+    write.add_argument("--rows", type=int, default=20_000)
+    write.add_argument("--batch", type=int, default=500)
+    write.add_argument("--database-url")
     queries = commands.add_parser("queries")
     queries.add_argument("--database-url", required=True)
     queries.add_argument("--rows", type=int, default=1_000_000)
@@ -297,6 +353,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "record":
         asyncio.run(bench_record(args.rows, args.database_url))
+    elif args.command == "write":
+        asyncio.run(bench_write(args.rows, args.batch, args.database_url))
     else:
         asyncio.run(
             bench_queries(args.database_url, args.rows, args.profile, args.keep, args.schema)
