@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from stargate.api.auth import presented_key
 from stargate.api.body import read_json
+from stargate.api.endpoint import Endpoint
 from stargate.api.errors import render_anthropic_error
 from stargate.api.request_id import request_id_from
 from stargate.api.runtime import Runtime
@@ -29,6 +30,7 @@ from stargate.config.deployment import Deployment
 from stargate.core import ReasoningDelta, TextDelta, ToolUseDelta, UsageReport
 from stargate.errors import InternalError, InvalidRequest, StargateError
 from stargate.pipeline import RequestContext, Spend, UsageMeter
+from stargate.pipeline.after import AfterResponse
 from stargate.providers.base import (
     CallContext,
     MessagesNative,
@@ -89,13 +91,14 @@ def _envelope(body: object, *, count: bool = False) -> dict[str, Any]:
 def anthropic_routes(runtime: Runtime) -> list[Route]:
     pipeline = runtime.pipeline
 
-    async def messages(request: Request) -> Response | EventStreamResponse:
+    async def messages(request: Request, after: AfterResponse) -> Response | EventStreamResponse:
         request_id = request_id_from(request.headers.get("x-request-id"))
         ctx = RequestContext(
             request_id,
             route="/v1/messages",
             started=time.perf_counter(),
             traceparent=request.headers.get("traceparent"),
+            after=after,
         )
         headers = {"x-request-id": request_id, "request-id": request_id}
         try:
@@ -149,11 +152,12 @@ def anthropic_routes(runtime: Runtime) -> list[Route]:
         except StargateError as err:
             return render_anthropic_error(err, request_id)
 
-    async def count_tokens(request: Request) -> Response:
+    async def count_tokens(request: Request, after: AfterResponse) -> Response:
         request_id = request_id_from(request.headers.get("x-request-id"))
         ctx = RequestContext(request_id, route="/v1/messages/count_tokens",
                              started=time.perf_counter(),
-                             traceparent=request.headers.get("traceparent"))  # fmt: skip
+                             traceparent=request.headers.get("traceparent"),
+                             after=after)  # fmt: skip
         try:
             principal = await pipeline.authenticate(presented_key(request.headers))
             body = _envelope(await read_json(request), count=True)
@@ -179,8 +183,8 @@ def anthropic_routes(runtime: Runtime) -> list[Route]:
             return render_anthropic_error(err, request_id)
 
     return [
-        Route("/v1/messages", messages, methods=["POST"]),
-        Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
+        Route("/v1/messages", Endpoint(messages), methods=["POST"]),
+        Route("/v1/messages/count_tokens", Endpoint(count_tokens), methods=["POST"]),
     ]
 
 

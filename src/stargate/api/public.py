@@ -16,10 +16,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from stargate.api.anthropic import anthropic_routes
 from stargate.api.auth import presented_key
 from stargate.api.body import read_json
+from stargate.api.endpoint import Endpoint, HotPaths
 from stargate.api.errors import render_openai_error
 from stargate.api.health import health_routes
 from stargate.api.request_id import request_id_from
@@ -36,6 +38,7 @@ from stargate.errors import (
     StargateError,
 )
 from stargate.pipeline import RequestContext
+from stargate.pipeline.after import AfterResponse
 from stargate.telemetry import CONTENT_TYPE_LATEST
 from stargate.telemetry.ledger_views import (
     DEFAULT_USAGE_DAYS,
@@ -75,7 +78,7 @@ def _json(
     )  # fmt: skip
 
 
-def create_public_app(runtime: Runtime) -> Starlette:
+def create_public_app(runtime: Runtime) -> ASGIApp:
     async def fallback(request: Request) -> Response:
         request_id = request_id_from(request.headers.get("x-request-id"))
         path = request.url.path
@@ -90,13 +93,19 @@ def create_public_app(runtime: Runtime) -> Starlette:
             err = NotFound(f"No route {request.method} {path} on this gateway.", code="no_route")
         return render_openai_error(err, request_id)
 
+    api = public_routes(runtime)
     routes = [
-        *public_routes(runtime),
+        *api,
         Route("/", head_root, methods=["HEAD", "GET"]),
         *health_routes(runtime),
         Route("/{path:path}", fallback, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
-    return Starlette(routes=routes)
+    hot = {
+        route.path: route.endpoint
+        for route in api
+        if isinstance(route.endpoint, Endpoint) and "POST" in (route.methods or ())
+    }
+    return HotPaths(Starlette(routes=routes), hot)
 
 
 async def head_root(request: Request) -> Response:
@@ -109,13 +118,16 @@ def public_routes(runtime: Runtime) -> list[Route]:
     pipeline = runtime.pipeline
     drop_unknown = runtime.config.drop_params
 
-    async def chat_completions(request: Request) -> Response | EventStreamResponse:
+    async def chat_completions(
+        request: Request, after: AfterResponse
+    ) -> Response | EventStreamResponse:
         request_id = request_id_from(request.headers.get("x-request-id"))
         ctx = RequestContext(
             request_id,
             route=request.scope["path"],
             started=time.perf_counter(),
             traceparent=request.headers.get("traceparent"),
+            after=after,
         )
         try:
             principal = await pipeline.authenticate(presented_key(request.headers))
@@ -224,10 +236,11 @@ def public_routes(runtime: Runtime) -> list[Route]:
         body = await asyncio.to_thread(runtime.metrics.exposition)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
+    chat = Endpoint(chat_completions)
     return [
-        Route("/v1/chat/completions", chat_completions, methods=["POST"]),
-        Route("/chat/completions", chat_completions, methods=["POST"]),
-        Route("/v1/chat", chat_completions, methods=["POST"]),
+        Route("/v1/chat/completions", chat, methods=["POST"]),
+        Route("/chat/completions", chat, methods=["POST"]),
+        Route("/v1/chat", chat, methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/usage", usage, methods=["GET"]),
         Route("/models", list_models, methods=["GET"]),

@@ -46,16 +46,17 @@ class EventStreamResponse:
         self.raw_headers = raw
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-        )
-        loop = asyncio.get_running_loop()
-        self._last_sent = loop.time()
-        pump = asyncio.ensure_future(self._pump(send))
-        tasks = [pump, asyncio.ensure_future(self._watch(receive))]
-        if self.keepalive is not None:
-            tasks.append(asyncio.ensure_future(self._tick(send, *self.keepalive)))
-        try:
+        tasks: list[asyncio.Future[None]] = []
+        try:  # the body is closed (its upstream call ended, its cost settled) whatever happens
+            await send(
+                {"type": "http.response.start", "status": self.status_code,
+                 "headers": self.raw_headers}
+            )  # fmt: skip
+            self._last_sent = asyncio.get_running_loop().time()
+            pump = asyncio.ensure_future(self._pump(send))
+            tasks += (pump, asyncio.ensure_future(self._watch(receive)))
+            if self.keepalive is not None:
+                tasks.append(asyncio.ensure_future(self._tick(send, *self.keepalive)))
             await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in tasks:

@@ -13,6 +13,7 @@ core or travels natively (Anthropic Messages to Claude on Bedrock).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -32,6 +33,7 @@ from stargate.core import (
 )
 from stargate.errors import AuthenticationFailed, ServiceUnavailable, StargateError
 from stargate.governance.keys import hash_key, keys_match
+from stargate.pipeline.after import AfterResponse
 from stargate.pipeline.gate import Gate, Ticket
 from stargate.pipeline.principals import Principal
 from stargate.pipeline.records import Recorder, RequestRecord
@@ -89,6 +91,9 @@ class RequestContext:
     # Set once a (non-streamed) call succeeded: what it cost and which deployment served it.
     cost_micro: int | None = None
     served_by: Deployment | None = None
+    # Where the API layer takes the request's bookkeeping (settling its reservation) to run it
+    # once the response is sent (``stargate.api.endpoint``); ``None``: done before returning.
+    after: AfterResponse | None = None
 
 
 @dataclass(slots=True)
@@ -215,6 +220,20 @@ class Pipeline:
         if ticket is not None and self._gate is not None:
             await self._gate.settle(ticket, usage, deployment)
 
+    async def _settle_after(
+        self,
+        ctx: RequestContext,
+        ticket: Ticket | None,
+        usage: Usage | None,
+        deployment: Deployment | None,
+    ) -> None:
+        """Settle once the response is sent, when the API layer takes that work; else now."""
+        if ticket is None or self._gate is None:
+            return
+        job = functools.partial(self._gate.settle, ticket, usage, deployment)
+        if ctx.after is None or not ctx.after.add(job):
+            await job()
+
     def _begin(self, model: str, principal: Principal, ctx: RequestContext, *, stream: bool,
                spend: Spend | None) -> RequestRecord:  # fmt: skip
         return self._recorder.begin(
@@ -263,7 +282,7 @@ class Pipeline:
             record.failed(deployment, err)
             raise
         finally:
-            await self._settle(ticket, usage, deployment)
+            await self._settle_after(ctx, ticket, usage, deployment)
 
     async def open_stream(
         self,
@@ -304,7 +323,7 @@ class Pipeline:
                     raise
                 self._router.health.succeeded(deployment)
                 record.first_item()
-                return self._relay(first, items, deployment, meter, ticket, record)
+                return self._relay(first, items, deployment, meter, ticket, record, ctx)
             raise AssertionError("a model group always has a deployment")  # pragma: no cover
         except BaseException as err:
             record.failed(deployment, err)
@@ -319,6 +338,7 @@ class Pipeline:
         meter: UsageMeter,
         ticket: Ticket | None,
         record: RequestRecord,
+        ctx: RequestContext,
     ) -> AsyncGenerator[X, None]:
         failure: BaseException | None = None
         try:
@@ -332,7 +352,7 @@ class Pipeline:
             await items.aclose()
             # What the stream cost, once (a cut stream's estimate walks the whole prompt).
             usage = meter.settled_usage()
-            await self._settle(ticket, usage, deployment)
+            await self._settle_after(ctx, ticket, usage, deployment)
             if failure is not None:
                 record.failed(deployment, failure, usage=usage)
             else:

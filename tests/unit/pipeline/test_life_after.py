@@ -1,0 +1,75 @@
+"""With the API layer's after-response list, settlement waits until the response is out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from stargate.config.deployment import Deployment, ModelInfo
+from stargate.core import ChatRequest, ChatResponse, Message, StopReason, TextPart, Usage
+from stargate.governance.durations import parse_window
+from stargate.governance.policy import BudgetWindow, Limits
+from stargate.pipeline import Gate, Pipeline, Principal, RequestContext
+from stargate.pipeline.after import AfterResponse
+from stargate.pipeline.records import Recorder
+from stargate.providers.base import CallContext, Provider
+from stargate.routing import Router
+from stargate.store.counters_memory import MemoryCounters
+from stargate.telemetry import Metrics
+
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
+PRICED = ModelInfo(
+    input_cost_per_token=Decimal("0.000001"), output_cost_per_token=Decimal("0.000005")
+)
+WINDOW = parse_window("1d")
+PRINCIPAL = Principal(
+    "key", "h", "alias", scopes=(("key:h", Limits(budgets=(BudgetWindow(10**6, WINDOW),))),)
+)
+
+
+class Answers:
+    async def complete(self, request: ChatRequest, call: CallContext) -> ChatResponse:
+        return ChatResponse(id="x", model="x", content=[TextPart("hi")],
+                            stop_reason=StopReason.END_TURN, usage=Usage(100, 10))  # fmt: skip
+
+
+class Providers:
+    def get(self, deployment_id: str) -> Provider:
+        return Answers()  # type: ignore[return-value]
+
+
+def pipeline(counters: MemoryCounters) -> Pipeline:
+    deployment = Deployment(id="d", model_name="m", provider="bedrock", model="x", info=PRICED)
+    return Pipeline(
+        router=Router([deployment]),
+        providers=Providers(),
+        recorder=Recorder(Metrics()),
+        master_key=None,
+        gate=Gate(counters, clock=lambda: NOW, access_groups_of=lambda _: frozenset()),
+    )
+
+
+def chat() -> ChatRequest:
+    return ChatRequest(model="m", messages=[Message("user", [TextPart("hi")])], max_tokens=1000)
+
+
+async def test_settlement_waits_for_the_after_response_work() -> None:
+    counters = MemoryCounters(clock=lambda: NOW)
+    after = AfterResponse()
+    ctx = RequestContext("r1", "/v1/chat/completions", 0.0, after=after)
+    await pipeline(counters).complete(chat(), PRINCIPAL, ctx)
+    key = WINDOW.key_at(NOW)
+    assert await counters.spent("key:h", key) == 0  # reserved, not settled yet
+    await after.run()
+    assert await counters.spent("key:h", key) == 150  # 100 x $1/M + 10 x $5/M
+
+
+async def test_without_it_or_once_it_ran_settlement_happens_before_returning() -> None:
+    counters = MemoryCounters(clock=lambda: NOW)
+    closed = AfterResponse()
+    await closed.run()
+    key = WINDOW.key_at(NOW)
+    for number, after in enumerate((None, closed), start=1):
+        ctx = RequestContext(f"r{number}", "/v1/chat/completions", 0.0, after=after)
+        await pipeline(counters).complete(chat(), PRINCIPAL, ctx)
+        assert await counters.spent("key:h", key) == 150 * number
