@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, NamedTuple, TypeVar
 
 __all__ = [
     "HIGH_CARDINALITY_LABELS",
@@ -44,13 +44,15 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-@dataclass(slots=True, frozen=True)
-class RequestLabels:
+class RequestLabels(NamedTuple):
     """Who asked for what; the label values every per-request metric shares.
 
     ``model`` is the deployment's model (LiteLLM's ``litellm_model_name``), ``requested_model``
     the public name the caller sent. Empty strings are fine: Prometheus treats an empty label
     as an absent one.
+
+    A named tuple, not a dataclass: it is the key of the bound-series caches, looked up a few
+    times per request, and a tuple hashes and compares in C.
     """
 
     requested_model: str
@@ -103,10 +105,10 @@ class DeploymentState(IntEnum):
 BudgetScope = Literal["key", "user", "team"]
 
 
-@dataclass(slots=True, frozen=True)
-class BudgetOwner:
+class BudgetOwner(NamedTuple):
     """Whose budget a gauge reports: a key (``id`` is its SHA-256 hash, ``alias`` its alias), a
-    user (``id``), or a team (``id`` and its ``alias``)."""
+    user (``id``), or a team (``id`` and its ``alias``). A named tuple, as
+    :class:`RequestLabels` is: a cache key."""
 
     scope: BudgetScope
     id: str
