@@ -2,12 +2,15 @@
 
 A :class:`Metrics` instance owns its registry (no process globals), so tests and several
 gateways in one process never collide. Recording is on the hot path: each method looks up the
-pre-bound children of its label tuple in a bounded cache and adds to them; label values are only
-checked (high-cardinality cap, dropped labels) when a tuple is first seen.
+pre-bound series of its label tuple in a bounded cache and adds to them; label values are only
+checked (high-cardinality cap, dropped labels) when a tuple is first seen. The per-request
+series keep their totals in plain Python and fold them into prometheus_client when the registry
+is read (a scrape sees everything recorded before it; in multiprocess mode every update is
+written through): see :mod:`stargate.telemetry.metric_values`.
 
 Money stays integer micro-USD until the exposition boundary: ``litellm_spend_metric`` and the
-budget gauges are in USD, as LiteLLM exports them, so the division happens in the call that
-records them and nowhere else.
+budget gauges are in USD, as LiteLLM exports them, so the division happens when a total is
+folded into its prometheus_client value and nowhere else.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from stargate.core import Usage
@@ -33,6 +36,13 @@ from stargate.telemetry.metric_labels import (
     DeploymentState,
     LabelCap,
     RequestLabels,
+)
+from stargate.telemetry.metric_values import (
+    CounterSeries,
+    FoldingRegistry,
+    GaugeSeries,
+    HistogramSeries,
+    SeriesTable,
 )
 
 __all__ = ["CONTENT_TYPE_LATEST", "LATENCY_BUCKETS", "Metrics", "RequestLabels"]
@@ -84,30 +94,33 @@ class _Budget:
 
     __slots__ = ("hours", "max_micro", "maximum", "remaining", "reset", "reset_at")
 
-    def __init__(self, remaining: Any, maximum: Any, hours: Any, reset: Any) -> None:
+    def __init__(
+        self, remaining: GaugeSeries, maximum: GaugeSeries, hours: GaugeSeries, reset: GaugeSeries
+    ) -> None:
         self.remaining, self.maximum, self.hours, self.reset = remaining, maximum, hours, reset
         self.max_micro: int | None = None
         self.reset_at: float | None = None
 
 
 _Outcome = tuple[RequestLabels, int, str]  # labels, status, exception class
+_Pair = tuple[CounterSeries, CounterSeries]  # a total and the outcome it counts with
 _GaugeMode = Literal["livesum", "livemax", "livemostrecent"]  # live*: a dead worker's go away
 
 
 @dataclass(slots=True, frozen=True)
 class _Success:
-    """The children one successful request adds to, bound for one label tuple."""
+    """The series one successful request adds to, bound for one label tuple."""
 
-    requests: Any
-    legacy_requests: Any
-    input_tokens: Any
-    output_tokens: Any
-    total_tokens: Any
-    spend: Any
-    total_latency: Any
-    api_latency: Any
-    ttft: Any
-    overhead: Any
+    requests: CounterSeries
+    legacy_requests: CounterSeries
+    input_tokens: CounterSeries
+    output_tokens: CounterSeries
+    total_tokens: CounterSeries
+    spend: CounterSeries  # micro-USD
+    total_latency: HistogramSeries
+    api_latency: HistogramSeries
+    ttft: HistogramSeries
+    overhead: HistogramSeries
 
 
 class Metrics:
@@ -136,15 +149,23 @@ class Metrics:
         self._dir = multiprocess_dir
         if multiprocess_dir is not None:
             multiprocess.fold_dead_workers(multiprocess_dir)
-        self.registry = CollectorRegistry(auto_describe=False)
+        # Single process: totals folded into the registry when it is read; several: written
+        # through, since other workers' scrapes read this one's files.
+        self._series = SeriesTable(deferred=multiprocess_dir is None)
+        self.registry = FoldingRegistry(self._series.fold)
         self._define_requests()
         self._define_budgets_and_deployments()
         self._define_internals()
         self._success: BoundedCache[RequestLabels, _Success] = BoundedCache(cache_size)
-        self._failure: BoundedCache[_Outcome, tuple[Any, Any]] = BoundedCache(cache_size)
-        self._attempt: BoundedCache[_Outcome, tuple[Any, Any]] = BoundedCache(cache_size)
+        self._failure: BoundedCache[_Outcome, _Pair] = BoundedCache(cache_size)
+        self._attempt: BoundedCache[_Outcome, _Pair] = BoundedCache(cache_size)
         self._budget: BoundedCache[BudgetOwner, _Budget | None] = BoundedCache(cache_size)
+        self._admission: dict[str, CounterSeries] = {}
+        self._redis: dict[str, HistogramSeries] = {}
         self.in_flight.set(0)  # a reused pid's file may hold a dead worker's count
+        self._in_flight = self._series.gauge(self.in_flight)
+        self._ledger_queue = self._series.gauge(self.ledger_queue)
+        self._journal_bytes = self._series.gauge(self.journal_bytes)
 
     # --- definitions --------------------------------------------------------------------------
 
@@ -289,8 +310,13 @@ class Metrics:
 
     # --- binding ------------------------------------------------------------------------------
 
-    def _child(self, metric: Any, values: dict[str, str]) -> Any:
-        return metric.labels(**{name: values[name] for name in metric._labelnames})
+    def _counter_of(self, metric: Counter, values: dict[str, str], divisor: int = 1
+                    ) -> CounterSeries:  # fmt: skip
+        return self._series.counter(metric, [values[n] for n in metric._labelnames],
+                                    divisor=divisor)  # fmt: skip
+
+    def _histogram_of(self, metric: Histogram, values: dict[str, str]) -> HistogramSeries:
+        return self._series.histogram(metric, [values[n] for n in metric._labelnames])
 
     def _values(self, labels: RequestLabels, names: Iterable[str]) -> dict[str, str]:
         cap, drop = self._cap, self._drop
@@ -300,39 +326,39 @@ class Metrics:
         v = self._values(labels, {*_REQUESTS, *_SPEND, *_TOKENS, *_OVERHEAD} - {"status_code"})
         v["status_code"] = "200"
         return _Success(
-            requests=self._child(self.requests, v),
-            legacy_requests=self._child(self.legacy_requests, v),
-            input_tokens=self._child(self.input_tokens, v),
-            output_tokens=self._child(self.output_tokens, v),
-            total_tokens=self._child(self.total_tokens, v),
-            spend=self._child(self.spend, v),
-            total_latency=self._child(self.total_latency, v),
-            api_latency=self._child(self.api_latency, v),
-            ttft=self._child(self.ttft, v),
-            overhead=self._child(self.overhead, v),
+            requests=self._counter_of(self.requests, v),
+            legacy_requests=self._counter_of(self.legacy_requests, v),
+            input_tokens=self._counter_of(self.input_tokens, v),
+            output_tokens=self._counter_of(self.output_tokens, v),
+            total_tokens=self._counter_of(self.total_tokens, v),
+            spend=self._counter_of(self.spend, v, MICRO_PER_USD),
+            total_latency=self._histogram_of(self.total_latency, v),
+            api_latency=self._histogram_of(self.api_latency, v),
+            ttft=self._histogram_of(self.ttft, v),
+            overhead=self._histogram_of(self.overhead, v),
         )
 
-    def _bind_failure(self, key: _Outcome) -> tuple[Any, Any]:
+    def _bind_failure(self, key: _Outcome) -> _Pair:
         labels, status, exception_class = key
         v = self._values(labels, set(_FAILED) - {"exception_status", "exception_class"})
         v.update(status_code=str(status), exception_status=str(status),
                  exception_class=exception_class)  # fmt: skip
-        return self._child(self.requests, v), self._child(self.failed, v)
+        return self._counter_of(self.requests, v), self._counter_of(self.failed, v)
 
-    def _bind_attempt(self, key: _Outcome) -> tuple[Any, Any]:
+    def _bind_attempt(self, key: _Outcome) -> _Pair:
         labels, status, exception_class = key
         v = self._values(labels, _ATTEMPT)
         v.update(exception_status=str(status), exception_class=exception_class)
         outcome = self.deployment_failure if exception_class else self.deployment_success
-        return self._child(self.deployment_total, v), self._child(outcome, v)
+        return self._counter_of(self.deployment_total, v), self._counter_of(outcome, v)
 
     # --- recording: requests ------------------------------------------------------------------
 
     def request_started(self) -> None:
-        self.in_flight.inc()
+        self._in_flight.inc()
 
     def request_finished(self) -> None:
-        self.in_flight.dec()
+        self._in_flight.dec()
 
     def observe_success(
         self,
@@ -355,7 +381,7 @@ class Metrics:
             s.output_tokens.inc(usage.output_tokens)
             s.total_tokens.inc(usage.total_tokens)
         if cost_micro is not None:
-            s.spend.inc(cost_micro / MICRO_PER_USD)
+            s.spend.inc(cost_micro)
         s.total_latency.observe(total_s)
         s.api_latency.observe(upstream_s)
         s.overhead.observe(max(total_s - upstream_s, 0.0))
@@ -432,8 +458,8 @@ class Metrics:
         if max_micro is not None:
             if max_micro != bound.max_micro:  # the limit rarely changes: set it when it does
                 bound.max_micro = max_micro
-                bound.maximum.set(max_micro / MICRO_PER_USD)
-            bound.remaining.set((max_micro - spent_micro) / MICRO_PER_USD)
+                bound.maximum.set(max_micro)
+            bound.remaining.set(max_micro - spent_micro)
         if reset_at is not None:
             now = time.time() if now is None else now
             bound.hours.set(max(reset_at - now, 0.0) / 3600)
@@ -449,12 +475,14 @@ class Metrics:
         bound = [values[n] for n in self._names(_BUDGET_LABELS[owner.scope])]
         remaining, maximum, hours = gauges
         reset = {"scope": owner.scope, **values}
+        series = self._series
         return _Budget(
-            remaining.labels(*bound),
-            maximum.labels(*bound),
-            hours.labels(*bound),
-            self.budget_reset.labels(*(reset.get(n, "") for n in self._names(_BUDGET_RESET))),
-        )
+            series.gauge(remaining, bound, divisor=MICRO_PER_USD),
+            series.gauge(maximum, bound, divisor=MICRO_PER_USD),
+            series.gauge(hours, bound),
+            series.gauge(self.budget_reset,
+                         [reset.get(n, "") for n in self._names(_BUDGET_RESET)]),
+        )  # fmt: skip
 
     def _budget_values(self, owner: BudgetOwner) -> dict[str, str]:
         cap = self._cap
@@ -468,10 +496,10 @@ class Metrics:
                 return {"team": owner.id, "team_alias": owner.alias}
 
     def set_ledger_queue_depth(self, rows: int) -> None:
-        self.ledger_queue.set(rows)
+        self._ledger_queue.set(rows)
 
     def set_journal_bytes(self, size: int) -> None:
-        self.journal_bytes.set(size)
+        self._journal_bytes.set(size)
 
     def set_event_loop_tasks(self, count: int) -> None:
         self.loop_tasks.set(count)
@@ -479,14 +507,22 @@ class Metrics:
     def observe_admission(self, outcome: str) -> None:
         """One admission decision: ``admitted``, ``lowered`` (max_tokens cut to fit),
         ``budget_exceeded``, ``rate_limited``, ``denied``, or ``error``."""
-        self.admissions.labels(outcome).inc()
+        series = self._admission.get(outcome)
+        if series is None:
+            series = self._admission[outcome] = self._series.counter(self.admissions, (outcome,))
+        series.inc()
 
     def observe_callback_failure(self, callback_name: str) -> None:
         """A trace export that failed (``Tracer.open(..., on_export_failure=...)``)."""
         self.callback_failures.labels(callback_name).inc()
 
     def observe_redis(self, operation: str, seconds: float) -> None:
-        self.redis_latency.labels(operation).observe(seconds)
+        series = self._redis.get(operation)
+        if series is None:
+            series = self._redis[operation] = self._series.histogram(
+                self.redis_latency, (operation,)
+            )
+        series.observe(seconds)
 
     # --- exposition ---------------------------------------------------------------------------
 
