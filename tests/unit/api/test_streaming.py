@@ -5,7 +5,7 @@ from collections.abc import AsyncGenerator
 
 from starlette.types import Message
 
-from stargate.api.streaming import EventStreamResponse
+from stargate.api.streaming import MAX_PENDING, EventStreamResponse
 
 
 async def test_disconnect_closes_the_body_at_once() -> None:
@@ -56,12 +56,8 @@ async def test_complete_stream_ends_the_response() -> None:
         sent.append(message)
 
     await asyncio.wait_for(EventStreamResponse(body())({"type": "http"}, receive, send), 5)
-    assert [m.get("body") for m in sent[1:]] == [
-        b"data: 0\n\n",
-        b"data: 1\n\n",
-        b"data: 2\n\n",
-        b"",
-    ]
+    # Produced without a wait in between: written at once, with the end of the response.
+    assert [m.get("body") for m in sent[1:]] == [b"data: 0\n\ndata: 1\n\ndata: 2\n\n"]
     assert sent[-1]["more_body"] is False
 
 
@@ -92,5 +88,71 @@ async def test_keepalive_pings_while_the_body_is_silent() -> None:
     bodies = [m.get("body") for m in sent[1:]]
     assert bodies[0] == b"event: message_start\n\n"
     assert bodies[1:4] == [b"event: ping\n\n"] * 3
-    assert bodies[-2:] == [b"event: message_stop\n\n", b""]
+    assert bodies[-1] == b"event: message_stop\n\n"
     assert sent[-1]["more_body"] is False
+
+
+async def test_what_is_ready_goes_in_one_write_and_nothing_waits_for_more() -> None:
+    upstream: asyncio.Queue[list[bytes]] = asyncio.Queue()
+
+    async def body() -> AsyncGenerator[bytes, None]:
+        while batch := await upstream.get():  # one upstream read: several events
+            for event in batch:
+                yield event
+
+    never = asyncio.Event()
+
+    async def receive() -> Message:
+        await never.wait()
+        return {"type": "http.disconnect"}
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def sent_count(count: int) -> None:
+        while len(sent) < count:
+            await asyncio.sleep(0)
+
+    response = asyncio.ensure_future(EventStreamResponse(body())({"type": "http"}, receive, send))
+    await upstream.put([b"a\n\n"])
+    await asyncio.wait_for(sent_count(2), 5)  # written while the body waits for more
+    await upstream.put([b"b\n\n", b"c\n\n", b"d\n\n"])
+    await asyncio.wait_for(sent_count(3), 5)
+    await upstream.put([])
+    await asyncio.wait_for(response, 5)
+    assert [m.get("body") for m in sent[1:]] == [b"a\n\n", b"b\n\nc\n\nd\n\n", b""]
+    assert [m.get("more_body") for m in sent[1:]] == [True, True, False]
+
+
+async def test_a_slow_client_slows_the_reading_of_the_body() -> None:
+    produced = 0
+
+    async def body() -> AsyncGenerator[bytes, None]:
+        nonlocal produced
+        for _ in range(64):
+            produced += 1
+            yield b"x" * (64 * 1024)
+
+    never = asyncio.Event()
+
+    async def receive() -> Message:
+        await never.wait()
+        return {"type": "http.disconnect"}
+
+    client = asyncio.Event()
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            await client.wait()  # the client does not read
+        sent.append(message)
+
+    response = asyncio.ensure_future(EventStreamResponse(body())({"type": "http"}, receive, send))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert produced <= 2 * (MAX_PENDING // (64 * 1024) + 1)  # bounded, not the whole body
+    client.set()
+    await asyncio.wait_for(response, 5)
+    assert sum(len(m.get("body", b"")) for m in sent) == 64 * 64 * 1024
