@@ -19,14 +19,16 @@ the loop): it only reads the totals, and folds are serialised, so a scraped coun
 backwards.
 
 In multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``) another worker's scrape reads this
-worker's files, so nothing may wait for a fold: :class:`SeriesTable` then hands out the
-prometheus_client children themselves (or a thin wrapper that converts micro-USD), and every
-update is written through as before.
+worker's files, so nothing may wait for a fold: every update is written through to the child's
+file-backed value, as prometheus_client's own ``inc``/``observe``/``set`` would write it, less
+the per-call checks (the series is bound, the amounts are the gateway's own) and the Python loop
+over a histogram's buckets.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
@@ -142,9 +144,10 @@ class _Histogram:
             self._folded_sum = total
 
 
-class _ScaledCounter:
-    """Multiprocess mode, a counter recorded in 1/``divisor`` of its unit: the integer total,
-    written through on every update (what the worker had in its file before is kept)."""
+class _ThroughCounter:
+    """Multiprocess mode: a counter written through on every update. A counter recorded in
+    1/``divisor`` of its unit (money) keeps its integer total and writes the converted total
+    (added to what the worker's file held for it when bound)."""
 
     __slots__ = ("_base", "_divisor", "_target", "value")
 
@@ -155,27 +158,51 @@ class _ScaledCounter:
         self.value: float = 0
 
     def inc(self, amount: float = 1) -> None:
-        self.value += amount
-        self._target.set(self._base + self.value / self._divisor)
+        if self._divisor == 1:
+            self._target.inc(amount)
+        else:
+            self.value += amount
+            self._target.set(self._base + self.value / self._divisor)
 
 
-class _ScaledGauge:
-    """Multiprocess mode, a gauge set in 1/``divisor`` of its unit: converted and written
-    through (prometheus_client stamps the time for the ``mostrecent`` modes)."""
+class _ThroughGauge:
+    """Multiprocess mode: a gauge written through, in 1/``divisor`` of its unit, stamped with
+    the time for the ``mostrecent`` modes (as ``Gauge.set`` does)."""
 
-    __slots__ = ("_child", "_divisor")
+    __slots__ = ("_divisor", "_stamped", "_target")
 
     def __init__(self, child: Gauge, divisor: int) -> None:
-        self._child, self._divisor = child, divisor
+        self._target: Any = child._value
+        self._divisor = divisor
+        self._stamped: bool = child._is_most_recent
 
     def set(self, value: float) -> None:
-        self._child.set(value / self._divisor)
+        if self._stamped:
+            self._target.set(float(value / self._divisor), timestamp=time.time())
+        else:
+            self._target.set(float(value / self._divisor))
 
     def inc(self, amount: float = 1) -> None:
-        self._child.inc(amount / self._divisor)
+        self._target.inc(amount / self._divisor)
 
     def dec(self, amount: float = 1) -> None:
-        self._child.dec(amount / self._divisor)
+        self._target.inc(-amount / self._divisor)
+
+
+class _ThroughHistogram:
+    """Multiprocess mode: a histogram written through (its sum and the one bucket)."""
+
+    __slots__ = ("_bounds", "_buckets", "_sum")
+
+    def __init__(self, child: Histogram) -> None:
+        self._bounds: tuple[float, ...] = tuple(child._upper_bounds)
+        self._buckets: list[Any] = child._buckets
+        self._sum: Any = child._sum
+
+    def observe(self, amount: float) -> None:
+        self._sum.inc(amount)
+        if amount == amount:
+            self._buckets[bisect_left(self._bounds, amount)].inc(1)
 
 
 class SeriesTable:
@@ -191,28 +218,19 @@ class SeriesTable:
 
     def counter(self, metric: Counter, values: Sequence[str] = (), *, divisor: int = 1
                 ) -> CounterSeries:  # fmt: skip
-        def make(child: Any) -> Any:
-            if self.deferred:
-                return _Counter(child, divisor)
-            return child if divisor == 1 else _ScaledCounter(child, divisor)
-
-        found: CounterSeries = self._series(metric, values, make)
+        kind = _Counter if self.deferred else _ThroughCounter
+        found: CounterSeries = self._series(metric, values, lambda child: kind(child, divisor))
         return found
 
     def gauge(self, metric: Gauge, values: Sequence[str] = (), *, divisor: int = 1
               ) -> GaugeSeries:  # fmt: skip
-        def make(child: Any) -> Any:
-            if self.deferred:
-                return _Gauge(child, divisor)
-            return child if divisor == 1 else _ScaledGauge(child, divisor)
-
-        found: GaugeSeries = self._series(metric, values, make)
+        kind = _Gauge if self.deferred else _ThroughGauge
+        found: GaugeSeries = self._series(metric, values, lambda child: kind(child, divisor))
         return found
 
     def histogram(self, metric: Histogram, values: Sequence[str] = ()) -> HistogramSeries:
-        found: HistogramSeries = self._series(
-            metric, values, lambda child: _Histogram(child) if self.deferred else child
-        )
+        kind = _Histogram if self.deferred else _ThroughHistogram
+        found: HistogramSeries = self._series(metric, values, kind)
         return found
 
     def _series(self, metric: Any, values: Sequence[str], make: Callable[[Any], Any]) -> Any:
