@@ -9,7 +9,7 @@ again with it and admit once more. Whatever happens next, it settles the request
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -30,9 +30,11 @@ __all__ = [
     "RefusalReason",
     "Refused",
     "ScopeCheck",
+    "ScopeChecks",
     "lowered_max_tokens",
     "model_scope",
     "plan_admission",
+    "plan_checks",
 ]
 
 RefusalReason = Literal["budget", "rpm", "tpm", "parallel"]
@@ -61,13 +63,51 @@ class ScopeCheck:
     max_parallel: int | None = None
 
 
+class ScopeChecks(tuple[ScopeCheck, ...]):
+    """The checks of one admission, in order, validated once when made: each scope appears once,
+    and each budget window once per scope. It also lists, once, what a counter store walks on
+    every admission, in tally order: every budget with its check (``budgets``, and their
+    ``(scope, window_key)`` pairs in ``windows``) and every rate limit (``rates``; a check's RPM
+    before its TPM). Equal to the plain tuple of its checks."""
+
+    budgets: tuple[tuple[ScopeCheck, BudgetCheck], ...]
+    windows: tuple[tuple[str, str], ...]
+    rates: tuple[tuple[ScopeCheck, RateKind, int], ...]
+    scopes: tuple[str, ...]
+    tpm_scopes: tuple[str, ...]
+
+    def __new__(cls, checks: Iterable[ScopeCheck] = ()) -> ScopeChecks:
+        self = super().__new__(cls, checks)
+        scopes = tuple(c.scope for c in self)
+        if len(set(scopes)) != len(scopes):
+            raise ValueError("each scope may appear once in an admission")
+        for check in self:
+            keys = [b.window_key for b in check.budgets]
+            if len(set(keys)) != len(keys):
+                raise ValueError(f"scope {check.scope} lists a budget window twice")
+        self.budgets = tuple((c, b) for c in self for b in c.budgets)
+        self.windows = tuple((c.scope, b.window_key) for c, b in self.budgets)
+        rates: list[tuple[ScopeCheck, RateKind, int]] = []
+        for check in self:
+            if check.rpm is not None:
+                rates.append((check, "requests", check.rpm))
+            if check.tpm is not None:
+                rates.append((check, "tokens", check.tpm))
+        self.rates = tuple(rates)
+        self.scopes = scopes
+        self.tpm_scopes = tuple(c.scope for c in self if c.tpm is not None)
+        return self
+
+
 @dataclass(frozen=True, slots=True)
 class AdmissionRequest:
     """What one atomic admission checks and reserves.
 
     ``reserve_micro`` is held against every budget of every check, ``reserve_tokens`` counts
     against every TPM limit, and the reservation lives ``lease_seconds`` after ``now`` unless
-    settled first (so a crashed replica's holds vanish).
+    settled first (so a crashed replica's holds vanish). ``checks`` may be given as any tuple of
+    :class:`ScopeCheck`; it is validated and kept as :class:`ScopeChecks` (unless it already is
+    one, validated when it was made: a planner reuses one for many requests).
     """
 
     request_id: str
@@ -86,13 +126,15 @@ class AdmissionRequest:
             raise ValueError("a lease lasts at least one second")
         if self.now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
-        scopes = [c.scope for c in self.checks]
-        if len(set(scopes)) != len(scopes):
-            raise ValueError("each scope may appear once in an admission")
-        for check in self.checks:
-            keys = [b.window_key for b in check.budgets]
-            if len(set(keys)) != len(keys):
-                raise ValueError(f"scope {check.scope} lists a budget window twice")
+        if type(self.checks) is not ScopeChecks:
+            object.__setattr__(self, "checks", ScopeChecks(self.checks))
+
+    @property
+    def scope_checks(self) -> ScopeChecks:
+        """``checks``, with the lists a counter store walks."""
+        checks = self.checks
+        assert type(checks) is ScopeChecks  # made so by __post_init__
+        return checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +220,25 @@ def _budget_checks(limits: Limits, now: datetime) -> tuple[BudgetCheck, ...]:
     return tuple(by_key.values())
 
 
+def plan_checks(scopes: Sequence[tuple[str, Limits]], model: str, now: datetime) -> ScopeChecks:
+    """What an admission to ``model`` at ``now`` checks under ``scopes`` (key, user, team,
+    member, in that order: a refusal names the first scope that does not fit). A scope's
+    ``model_rpm``/``model_tpm`` entry for ``model`` becomes a check of its own
+    (:func:`model_scope`); scopes that limit nothing are left out. The same for every request
+    while each budget window stays in the same instance."""
+    checks: list[ScopeCheck] = []
+    for scope, limits in scopes:
+        check = ScopeCheck(
+            scope, _budget_checks(limits, now), limits.rpm, limits.tpm, limits.max_parallel
+        )
+        if check.budgets or any(v is not None for v in (check.rpm, check.tpm, check.max_parallel)):
+            checks.append(check)
+        model_rpm, model_tpm = limits.model_rpm.get(model), limits.model_tpm.get(model)
+        if model_rpm is not None or model_tpm is not None:
+            checks.append(ScopeCheck(model_scope(scope, model), rpm=model_rpm, tpm=model_tpm))
+    return ScopeChecks(checks)
+
+
 def plan_admission(
     scopes: Sequence[tuple[str, Limits]],
     *,
@@ -189,29 +250,17 @@ def plan_admission(
     pricing: Pricing,
     lease_seconds: int,
 ) -> AdmissionRequest:
-    """The admission of one request to ``model`` under every scope that applies to it (key,
-    user, team, member, in that order: a refusal names the first scope that does not fit).
+    """The admission of one request to ``model`` under every scope that applies to it: the
+    checks of :func:`plan_checks`, and the reservation.
 
     The reservation is the worst case: ``prompt_tokens`` (an estimate that must not be below
     the real count) at the dearest prompt price plus ``max_tokens`` at the output price,
     rounded up to a whole micro-dollar; an unpriced model reserves no money. ``reserve_tokens``
-    is ``prompt_tokens + max_tokens``. A scope's ``model_rpm``/``model_tpm`` entry for
-    ``model`` becomes a check of its own (:func:`model_scope`); scopes that limit nothing are
-    left out.
+    is ``prompt_tokens + max_tokens``.
     """
-    checks: list[ScopeCheck] = []
-    for scope, limits in scopes:
-        check = ScopeCheck(
-            scope, _budget_checks(limits, now), limits.rpm, limits.tpm, limits.max_parallel
-        )
-        if check.budgets or any(v is not None for v in (check.rpm, check.tpm, check.max_parallel)):
-            checks.append(check)
-        model_rpm, model_tpm = limits.model_rpm.get(model), limits.model_tpm.get(model)
-        if model_rpm is not None or model_tpm is not None:
-            checks.append(ScopeCheck(model_scope(scope, model), rpm=model_rpm, tpm=model_tpm))
     return AdmissionRequest(
         request_id=request_id,
-        checks=tuple(checks),
+        checks=plan_checks(scopes, model, now),
         reserve_micro=pricing.worst_case_micro(prompt_tokens, max_tokens),
         reserve_tokens=prompt_tokens + max_tokens,
         now=now,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeAlias
 
 from stargate.governance.admission import (
     RATE_WINDOW_SECONDS,
@@ -37,11 +38,8 @@ __all__ = [
     "retry_after_budget",
 ]
 
-
-@dataclass(frozen=True, slots=True)
-class RateSeen:
-    used: int
-    oldest: float | None
+RateSeen: TypeAlias = tuple[int, float | None]
+"""``(used, oldest)`` of one rate limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,19 +48,9 @@ class Tally:
     rates: Sequence[RateSeen]
 
 
-def _budgets(request: AdmissionRequest) -> Iterator[tuple[ScopeCheck, BudgetCheck]]:
-    for check in request.checks:
-        for budget in check.budgets:
-            yield check, budget
-
-
 def rate_limits(request: AdmissionRequest) -> Iterator[tuple[ScopeCheck, RateKind, int]]:
     """Every rate limit of the request, in tally order."""
-    for check in request.checks:
-        if check.rpm is not None:
-            yield check, "requests", check.rpm
-        if check.tpm is not None:
-            yield check, "tokens", check.tpm
+    return iter(request.scope_checks.rates)
 
 
 def retry_after_budget(request: AdmissionRequest, budget: BudgetCheck) -> float | None:
@@ -72,29 +60,34 @@ def retry_after_budget(request: AdmissionRequest, budget: BudgetCheck) -> float 
 
 
 def admitted(request: AdmissionRequest, tally: Tally) -> Admitted:
-    now = request.now.timestamp()
+    checks = request.scope_checks
     budgets = tuple(
-        BudgetState(
-            check.scope, b.window_key, b.limit_micro, b.limit_micro - spent - held, b.reset_at
-        )
-        for (check, b), (spent, held) in zip(_budgets(request), tally.budgets, strict=True)
+        [
+            BudgetState(
+                check.scope, b.window_key, b.limit_micro, b.limit_micro - spent - held, b.reset_at
+            )
+            for (check, b), (spent, held) in zip(checks.budgets, tally.budgets, strict=True)
+        ]
     )
+    now = request.now.timestamp()
     rates = tuple(
-        RateState(
-            check.scope,
-            kind,
-            limit,
-            max(0, limit - seen.used),
-            0.0 if seen.oldest is None else max(0.0, seen.oldest + RATE_WINDOW_SECONDS - now),
-        )
-        for (check, kind, limit), seen in zip(rate_limits(request), tally.rates, strict=True)
+        [
+            RateState(
+                check.scope,
+                kind,
+                limit,
+                max(0, limit - used),
+                0.0 if oldest is None else max(0.0, oldest + RATE_WINDOW_SECONDS - now),
+            )
+            for (check, kind, limit), (used, oldest) in zip(checks.rates, tally.rates, strict=True)
+        ]
     )
     return Admitted(request.request_id, budgets, rates)
 
 
 def budget_refusal(request: AdmissionRequest, tally: Tally, failed: int) -> Refused:
     """Refused by the ``failed``-th budget (in tally order); every budget's headroom is told."""
-    pairs = list(zip(_budgets(request), tally.budgets, strict=True))
+    pairs = list(zip(request.scope_checks.budgets, tally.budgets, strict=True))
     headroom = tuple(
         BudgetState(
             check.scope, b.window_key, b.limit_micro, max(0, b.limit_micro - s - r), b.reset_at

@@ -1,6 +1,8 @@
 """In-process counters: exact, for one gateway process (the embedded default).
 
-One asyncio lock makes each admission and settlement a single step; nothing inside it awaits.
+Each admission and settlement is one synchronous step on the event loop (nothing inside it
+awaits), so no two ever interleave: no lock is needed, and a settlement can also be made in place
+(:meth:`MemoryCounters.settle_in_place`), where no cancellation can interrupt it.
 Leases are checked lazily: every admission first releases reservations whose lease ran out.
 Window counters and settled requests are forgotten some time after they stop mattering
 (:data:`~stargate.governance.counters.WINDOW_GRACE_SECONDS`,
@@ -9,7 +11,6 @@ Window counters and settled requests are forgotten some time after they stop mat
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 from bisect import bisect_right, insort
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from stargate.governance.admission import (
     RATE_WINDOW_SECONDS,
     Admission,
     AdmissionRequest,
+    Refused,
 )
 from stargate.governance.counters import RECORD_GRACE_SECONDS, WINDOW_GRACE_SECONDS
 from stargate.governance.tally import (
@@ -71,7 +73,7 @@ class _RateLog:
 
     def seen(self, tokens: bool) -> RateSeen:
         oldest = self.entries[0][0] if self.entries else None
-        return RateSeen(self.total if tokens else len(self.entries), oldest)
+        return (self.total if tokens else len(self.entries), oldest)
 
 
 @dataclass(slots=True)
@@ -107,7 +109,6 @@ class MemoryCounters:
 
     def __init__(self, *, clock: Clock = utc_now) -> None:
         self._clock = clock
-        self._lock = asyncio.Lock()
         self._budgets: dict[_BudgetKey, _Budget] = {}
         self._budget_expiry: list[tuple[float, _BudgetKey]] = []
         self._leases: dict[str, set[str]] = {}
@@ -119,22 +120,22 @@ class MemoryCounters:
         self._active = 0
 
     async def admit(self, request: AdmissionRequest) -> Admission:
-        async with self._lock:
-            return self._admit(request)
+        return self._admit(request)
 
     async def settle(self, request_id: str, actual_micro: MicroUSD, actual_tokens: int) -> bool:
+        return self.settle_in_place(request_id, actual_micro, actual_tokens)
+
+    def settle_in_place(self, request_id: str, actual_micro: MicroUSD, actual_tokens: int) -> bool:
         if actual_micro < 0 or actual_tokens < 0:
             raise ValueError("a settlement cannot be negative")
-        async with self._lock:
-            return self._settle(request_id, actual_micro, actual_tokens)
+        return self._settle(request_id, actual_micro, actual_tokens)
 
     async def release(self, request_id: str) -> bool:
-        return await self.settle(request_id, 0, 0)
+        return self.settle_in_place(request_id, 0, 0)
 
     async def spent(self, scope: str, window_key: str) -> MicroUSD:
-        async with self._lock:
-            budget = self._budgets.get((scope, window_key))
-            return 0 if budget is None else budget.spent
+        budget = self._budgets.get((scope, window_key))
+        return 0 if budget is None else budget.spent
 
     async def rebuild(
         self,
@@ -146,11 +147,11 @@ class MemoryCounters:
     ) -> None:
         if spent_micro < 0:
             raise ValueError("spend cannot be negative")
-        async with self._lock:
-            key = (scope, window_key)
-            if key not in self._budgets:
-                self._new_budget(key, reset_at)
-            self._budgets[key].spent = spent_micro
+        key = (scope, window_key)
+        budget = self._budgets.get(key)
+        if budget is None:
+            budget = self._new_budget(key, reset_at)
+        budget.spent = spent_micro
 
     async def aclose(self) -> None:
         """Nothing to close: the counters live and die with the process."""
@@ -160,24 +161,55 @@ class MemoryCounters:
     def _admit(self, request: AdmissionRequest) -> Admission:
         now = request.now.timestamp()
         self._expire(now)
-        known = self._requests.get(request.request_id)
+        rid = request.request_id
+        known = self._requests.get(rid)
         if known is not None:
             if known.admission is None or known.state != "active":
-                raise ValueError(f"request {request.request_id} was already {known.state}")
+                raise ValueError(f"request {rid} was already {known.state}")
             return admitted(known.admission, self._tally(known.admission, now))
-        refusal = self._check_rates(request, now)
+        logs: list[_RateLog] = []  # the request's rate logs, in tally order
+        refusal = self._check_rates(request, now, logs)
         if refusal is not None:
             return refusal
-        tally = self._tally(request, now)
-        for index, ((spent, held), budget) in enumerate(
-            zip(tally.budgets, (b for c in request.checks for b in c.budgets), strict=True)
-        ):
-            if spent + held + request.reserve_micro > budget.limit_micro:
-                return budget_refusal(request, tally, index)
-        self._reserve(request, now)
-        return admitted(request, self._tally(request, now))
+        checks = request.scope_checks
+        micro = request.reserve_micro
+        budgets = [self._budgets.get(key) for key in checks.windows]
+        for index, (budget, (_, limit)) in enumerate(zip(budgets, checks.budgets, strict=True)):
+            used = 0 if budget is None else budget.spent + budget.reserved
+            if used + micro > limit.limit_micro:
+                seen = [(0, 0) if b is None else (b.spent, b.reserved) for b in budgets]
+                return budget_refusal(request, Tally(seen, []), index)
+        # Everything fits: reserve everywhere, then tell the state with the reservation.
+        held: list[_Budget] = []
+        for budget, key, (_, limit) in zip(budgets, checks.windows, checks.budgets, strict=True):
+            if budget is None:
+                budget = self._new_budget(key, limit.reset_at)
+            budget.reserved += micro
+            held.append(budget)
+        for scope in checks.scopes:
+            holders = self._leases.get(scope)
+            if holders is None:
+                self._leases[scope] = {rid}
+            else:
+                holders.add(rid)
+        rates: list[RateSeen] = []
+        for log, (_, kind, _) in zip(logs, checks.rates, strict=True):
+            if kind == "requests":
+                log.add(now, rid, None)
+                rates.append((len(log.entries), log.entries[0][0]))
+            else:
+                log.add(now, rid, request.reserve_tokens)
+                rates.append((log.total, log.entries[0][0]))
+        deadline = now + request.lease_seconds
+        self._requests[rid] = _Request("active", micro, checks.windows, checks.scopes,
+                                       checks.tpm_scopes, deadline, request)  # fmt: skip
+        heapq.heappush(self._deadlines, (deadline, rid))
+        self._active += 1
+        return admitted(request, Tally([(b.spent, b.reserved) for b in held], rates))
 
-    def _check_rates(self, request: AdmissionRequest, now: float) -> Admission | None:
+    def _check_rates(
+        self, request: AdmissionRequest, now: float, logs: list[_RateLog]
+    ) -> Refused | None:
         for check in request.checks:
             if check.rpm is not None:
                 log = self._log(self._rpm, check.scope, now)
@@ -185,11 +217,13 @@ class MemoryCounters:
                     return rate_refusal(
                         request, check, "rpm", check.rpm, _requests_retry(log, check.rpm, now)
                     )
+                logs.append(log)
             if check.tpm is not None:
                 log = self._log(self._tpm, check.scope, now)
                 if log.total + request.reserve_tokens > check.tpm:
                     retry = _tokens_retry(log, check.tpm, request.reserve_tokens, now)
                     return rate_refusal(request, check, "tpm", check.tpm, retry)
+                logs.append(log)
             if check.max_parallel is not None:
                 active = len(self._leases.get(check.scope, ()))
                 if active + 1 > check.max_parallel:
@@ -208,34 +242,6 @@ class MemoryCounters:
             if check.tpm is not None:
                 rates.append(self._log(self._tpm, check.scope, now).seen(tokens=True))
         return Tally(budgets, rates)
-
-    def _reserve(self, request: AdmissionRequest, now: float) -> None:
-        rid = request.request_id
-        deadline = now + request.lease_seconds
-        budget_keys: list[_BudgetKey] = []
-        for check in request.checks:
-            self._leases.setdefault(check.scope, set()).add(rid)
-            for b in check.budgets:
-                key = (check.scope, b.window_key)
-                if key not in self._budgets:
-                    self._new_budget(key, b.reset_at)
-                self._budgets[key].reserved += request.reserve_micro
-                budget_keys.append(key)
-            if check.rpm is not None:
-                self._rpm[check.scope].add(now, rid, None)
-            if check.tpm is not None:
-                self._tpm[check.scope].add(now, rid, request.reserve_tokens)
-        self._requests[rid] = _Request(
-            state="active",
-            micro=request.reserve_micro,
-            budgets=tuple(budget_keys),
-            scopes=tuple(c.scope for c in request.checks),
-            tpm_scopes=tuple(c.scope for c in request.checks if c.tpm is not None),
-            deadline=deadline,
-            admission=request,
-        )
-        heapq.heappush(self._deadlines, (deadline, rid))
-        self._active += 1
 
     def _settle(self, rid: str, actual_micro: int, actual_tokens: int) -> bool:
         record = self._requests.get(rid)
@@ -302,11 +308,12 @@ class MemoryCounters:
     def _forget_later(self, rid: str, now: float) -> None:
         heapq.heappush(self._forget, (now + RECORD_GRACE_SECONDS, rid))
 
-    def _new_budget(self, key: _BudgetKey, reset_at: datetime | None) -> None:
-        self._budgets[key] = _Budget()
+    def _new_budget(self, key: _BudgetKey, reset_at: datetime | None) -> _Budget:
+        budget = self._budgets[key] = _Budget()
         if reset_at is not None:
             expiry = reset_at.timestamp() + WINDOW_GRACE_SECONDS
             heapq.heappush(self._budget_expiry, (expiry, key))
+        return budget
 
     def _log(self, logs: dict[str, _RateLog], scope: str, now: float) -> _RateLog:
         log = logs.get(scope)

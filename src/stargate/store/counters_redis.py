@@ -255,8 +255,8 @@ class RedisCounters:
 
 def _tally(budgets: Sequence[str], rates: Sequence[str]) -> Tally:
     pairs = [(int(budgets[i]), int(budgets[i + 1])) for i in range(0, len(budgets), 2)]
-    seen = [
-        RateSeen(int(rates[i]), None if rates[i + 1] == "" else int(rates[i + 1]) / 1000)
+    seen: list[RateSeen] = [
+        (int(rates[i]), None if rates[i + 1] == "" else int(rates[i + 1]) / 1000)
         for i in range(0, len(rates), 2)
     ]
     return Tally(pairs, seen)
