@@ -9,12 +9,18 @@ it names, so concurrent requests, across replicas, never together reserve more t
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from stargate.core.money import MicroUSD
 from stargate.governance.admission import Admission, AdmissionRequest
 
-__all__ = ["RECORD_GRACE_SECONDS", "WINDOW_GRACE_SECONDS", "CounterStore", "FailurePolicy"]
+__all__ = [
+    "RECORD_GRACE_SECONDS",
+    "WINDOW_GRACE_SECONDS",
+    "CounterStore",
+    "FailurePolicy",
+    "SettlesInPlace",
+]
 
 FailurePolicy = Literal["closed", "open"]
 
@@ -63,3 +69,13 @@ class CounterStore(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class SettlesInPlace(Protocol):
+    """A counter store in this process may also settle as one synchronous step: nothing is
+    awaited, so a cancelled request cannot interrupt it (and nothing needs shielding)."""
+
+    def settle_in_place(self, request_id: str, actual_micro: MicroUSD, actual_tokens: int) -> bool:
+        """:meth:`CounterStore.settle`, without awaiting."""
+        ...

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from stargate.config.deployment import Deployment
+from stargate.config.deployment import Deployment, ModelInfo
 from stargate.core import Usage
 from stargate.core.cost import cost_micro
 from stargate.errors import (
@@ -24,8 +24,14 @@ from stargate.errors import (
     RateLimited,
     StargateError,
 )
-from stargate.governance.admission import Admitted, Refused, lowered_max_tokens, plan_admission
-from stargate.governance.counters import CounterStore
+from stargate.governance.admission import (
+    AdmissionRequest,
+    Admitted,
+    Refused,
+    lowered_max_tokens,
+)
+from stargate.governance.counters import CounterStore, SettlesInPlace
+from stargate.governance.plans import Plan, PlanCache
 from stargate.governance.policy import authorize
 from stargate.governance.pricing import Pricing
 from stargate.governance.verdicts import admission_headers, lowered_headers, refusal_error
@@ -71,10 +77,14 @@ class Gate:
         ``rate_limited``, ``denied`` (model not allowed, key expired) or ``error`` (the
         counters could not answer)."""
         self._counters = counters
+        # A store in this process settles in one synchronous step: nothing to shield.
+        self._settle_in_place = counters if isinstance(counters, SettlesInPlace) else None
         self._clock = clock
         self._groups_of = access_groups_of
         self._lease = lease_seconds
         self._on_decision = on_decision
+        self._plans = PlanCache()
+        self._tariffs = _Tariffs()
 
     async def admit(
         self,
@@ -115,23 +125,23 @@ class Gate:
     ) -> Ticket:
         ticket = Ticket(request_id)
         now = self._clock()
-        authorize(principal.scopes, model, now=now, access_groups_of=self._groups_of)
-        wanted = max_tokens or max(output_limit(d) for d in deployments)
+        scopes = principal.scopes
+        plan = self._plans.plan(scopes, model, now)
+        if plan.needs_authorize(now):
+            authorize(scopes, model, now=now, access_groups_of=self._groups_of)
+        tariff = self._tariffs.of(deployments)
+        wanted = max_tokens or tariff.output_limit
         prompt = prompt_tokens()
-        pricing = _dearest(deployments, prompt, wanted)
-        plan = plan_admission(principal.scopes, request_id=request_id, model=model, now=now,
-                              prompt_tokens=prompt, max_tokens=wanted, pricing=pricing,
-                              lease_seconds=self._lease)  # fmt: skip
-        outcome = await self._counters.admit(plan)
+        pricing = tariff.dearest(prompt, wanted)
+        outcome = await self._counters.admit(self._admission(plan, request_id, now, prompt,
+                                                             wanted, pricing))  # fmt: skip
         if isinstance(outcome, Refused):
             lowered = lowered_max_tokens(outcome, prompt_tokens=prompt, max_tokens=wanted,
                                          pricing=pricing)  # fmt: skip
             if lowered is None:
                 raise refusal_error(outcome)
-            plan = plan_admission(principal.scopes, request_id=request_id, model=model, now=now,
-                                  prompt_tokens=prompt, max_tokens=lowered, pricing=pricing,
-                                  lease_seconds=self._lease)  # fmt: skip
-            outcome = await self._counters.admit(plan)
+            outcome = await self._counters.admit(self._admission(plan, request_id, now, prompt,
+                                                                 lowered, pricing))  # fmt: skip
             if isinstance(outcome, Refused):
                 raise refusal_error(outcome)
             ticket.max_tokens = lowered
@@ -139,6 +149,24 @@ class Gate:
         ticket.admitted = outcome
         ticket.headers.update(admission_headers(outcome))
         return ticket
+
+    def _admission(
+        self,
+        plan: Plan,
+        request_id: str,
+        now: datetime,
+        prompt: int,
+        max_tokens: int,
+        pricing: Pricing,
+    ) -> AdmissionRequest:
+        """What ``plan_admission`` would plan, from the principal's cached plan."""
+        return plan.admission(
+            request_id,
+            now,
+            reserve_micro=pricing.worst_case_micro(prompt, max_tokens),
+            reserve_tokens=prompt + max_tokens,
+            lease_seconds=self._lease,
+        )
 
     async def settle(
         self, ticket: Ticket, usage: Usage | None, deployment: Deployment | None
@@ -149,15 +177,21 @@ class Gate:
             return
         ticket.settled = True
         if usage is None or deployment is None:
-            job = self._counters.release(ticket.request_id)
+            cost, tokens, nothing = 0, 0, True
         else:
             # The ledger's price (core.cost): counters and ledger agree. Unpriced: no money.
-            cost = cost_micro(usage, deployment.info) or 0
-            job = self._counters.settle(ticket.request_id, cost, usage.total_tokens)
+            cost, tokens = cost_micro(usage, deployment.info) or 0, usage.total_tokens
+            nothing = False
+        rid = ticket.request_id
         try:
-            await asyncio.shield(job)
+            if self._settle_in_place is not None:  # one synchronous step: nothing can cancel it
+                self._settle_in_place.settle_in_place(rid, cost, tokens)
+            elif nothing:
+                await asyncio.shield(self._counters.release(rid))
+            else:
+                await asyncio.shield(self._counters.settle(rid, cost, tokens))
         except Exception:  # the lease still expires; counters can be rebuilt from the ledger
-            log.exception("settling %s failed", ticket.request_id)
+            log.exception("settling %s failed", rid)
 
 
 def _refusal_outcome(err: StargateError) -> str:
@@ -170,7 +204,44 @@ def _refusal_outcome(err: StargateError) -> str:
     return "error"
 
 
-def _dearest(deployments: Sequence[Deployment], prompt: int, max_tokens: int) -> Pricing:
-    """Reserve at the dearest deployment the request may fall back to."""
-    prices = [Pricing.of(d.info) for d in deployments]
-    return max(prices, key=lambda p: p.worst_case_micro(prompt, max_tokens))
+@dataclass(frozen=True, slots=True)
+class _Tariff:
+    """The prices of the deployments a request may be served by, in fallback order."""
+
+    infos: tuple[ModelInfo, ...]
+    prices: tuple[Pricing, ...]
+    output_limit: int  # what a request without max_tokens may produce, at most
+
+    def dearest(self, prompt: int, max_tokens: int) -> Pricing:
+        """Reserve at the dearest deployment the request may fall back to (the first of
+        equals)."""
+        prices = self.prices
+        if len(prices) == 1:
+            return prices[0]
+        return max(prices, key=lambda p: p.worst_case_micro(prompt, max_tokens))
+
+
+class _Tariffs:
+    """Tariffs by the identity of the deployments' ``model_info`` (in order), kept with them so
+    an identity is never reused while remembered: the deployments of a model are the same
+    objects until the models are reloaded."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._capacity = capacity
+        self._known: dict[tuple[int, ...], _Tariff] = {}
+
+    def of(self, deployments: Sequence[Deployment]) -> _Tariff:
+        infos = tuple([d.info for d in deployments])
+        key = tuple([id(info) for info in infos])
+        known = self._known.get(key)
+        if known is not None:
+            return known
+        tariff = _Tariff(
+            infos,
+            tuple([Pricing.of(info) for info in infos]),
+            max(output_limit(d) for d in deployments),
+        )
+        if len(self._known) >= self._capacity:
+            self._known.clear()
+        self._known[key] = tariff
+        return tariff
