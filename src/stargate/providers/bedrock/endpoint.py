@@ -11,6 +11,7 @@ reference/bedrock.md §6.4). :meth:`BedrockEndpoint.url` is the same as a ``yarl
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -44,10 +45,17 @@ class BedrockEndpoint:
     region: str  # the SigV4 signing region
 
     def url_text(self, model_id: str, operation: Operation) -> str:
-        return f"{self.base_url}/model/{quote(model_id, safe='')}/{operation}"
+        return f"{self.base_url}/model/{_quoted(model_id)}/{operation}"
 
     def url(self, model_id: str, operation: Operation) -> yarl.URL:
         return yarl.URL(self.url_text(model_id, operation), encoded=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _quoted(model_id: str) -> str:
+    """The model id as the URL carries it (quoted per request, it cost a Python call per byte;
+    a gateway calls a few model ids)."""
+    return quote(model_id, safe="")
 
 
 def default_runtime_url(region: str) -> str:
