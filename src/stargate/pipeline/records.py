@@ -79,26 +79,23 @@ class Recorder:
         per scope, its tightest window (what is spent there includes reservations)."""
         tightest: dict[str, BudgetState] = {}
         for state in budgets:
-            kind = state.scope.split(":", 1)[0]
+            kind = state.scope.partition(":")[0]
             known = tightest.get(kind)
             if known is None or state.headroom_micro < known.headroom_micro:
                 tightest[kind] = state
+        set_budget, now = self.metrics.set_budget, time.time()
         for kind, state in tightest.items():
-            owner: BudgetOwner | None = None
             if kind == "key":
                 owner = BudgetOwner("key", principal.key_hash, principal.key_alias)
             elif kind == "user" and principal.user_id:
                 owner = BudgetOwner("user", principal.user_id)
             elif kind == "team" and principal.team_id:
                 owner = BudgetOwner("team", principal.team_id, principal.team_alias or "")
-            if owner is None:
+            else:
                 continue
-            self.metrics.set_budget(
-                owner,
-                max_micro=state.limit_micro,
-                spent_micro=state.limit_micro - state.headroom_micro,
-                reset_at=state.reset_at.timestamp() if state.reset_at else None,
-            )
+            limit, reset_at = state.limit_micro, state.reset_at
+            set_budget(owner, max_micro=limit, spent_micro=limit - state.headroom_micro,
+                       reset_at=reset_at.timestamp() if reset_at else None, now=now)  # fmt: skip
 
     def begin(
         self,
