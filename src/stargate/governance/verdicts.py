@@ -21,7 +21,7 @@ import math
 from datetime import UTC, datetime
 from typing import assert_never
 
-from stargate.core.money import micro_to_usd
+from stargate.core.money import MICRO_PER_USD, micro_to_usd
 from stargate.errors import BudgetExceeded, RateLimited
 from stargate.governance.admission import Admitted, RateKind, RateState, Refused
 from stargate.governance.policy import scope_kind
@@ -47,9 +47,17 @@ RETRY_AFTER_BUDGET_MAX_S = 60
 # A parallel-requests refusal cannot know when a slot frees; clients are told to wait this long.
 _PARALLEL_RETRY_S = 1.0
 _RATE_WORDS: dict[RateKind, str] = {"requests": "requests", "tokens": "tokens"}
+_RATE_HEADERS: dict[RateKind, tuple[str, str, str]] = {
+    kind: (f"x-ratelimit-limit-{w}", f"x-ratelimit-remaining-{w}", f"x-ratelimit-reset-{w}")
+    for kind, w in _RATE_WORDS.items()
+}
+_EXACT_MICRO = 10**20  # below this, a Decimal of micro-dollars / 10**6 is exact (28 digits)
 
 
 def _usd(micro: int) -> str:
+    if 0 <= micro < _EXACT_MICRO:  # the same text as the decimal's, without a Decimal
+        whole, fraction = divmod(micro, MICRO_PER_USD)
+        return f"{whole}.{fraction:06d}"
     return f"{micro_to_usd(micro):.6f}"
 
 
@@ -73,11 +81,11 @@ def reset_duration(seconds: float) -> str:
 
 
 def _rate_headers(kind: RateKind, limit: int, remaining: int, reset_s: float) -> dict[str, str]:
-    word = _RATE_WORDS[kind]
+    limit_name, remaining_name, reset_name = _RATE_HEADERS[kind]
     return {
-        f"x-ratelimit-limit-{word}": str(limit),
-        f"x-ratelimit-remaining-{word}": str(remaining),
-        f"x-ratelimit-reset-{word}": reset_duration(reset_s),
+        limit_name: str(limit),
+        remaining_name: str(remaining),
+        reset_name: reset_duration(reset_s),
     }
 
 
@@ -89,10 +97,21 @@ def admission_headers(admitted: Admitted) -> dict[str, str]:
         headers[BUDGET_REMAINING_HEADER] = _usd(max(0, budget.headroom_micro))
         if budget.reset_at is not None:
             headers[BUDGET_RESET_HEADER] = _rfc3339(budget.reset_at)
-    for kind in ("requests", "tokens"):
-        rate: RateState | None = admitted.tightest_rate(kind)
-        if rate is not None:
-            headers.update(_rate_headers(kind, rate.limit, rate.remaining, rate.reset_s))
+    # The requests and the tokens limit with the fewest remaining (the first of equals), in one
+    # pass over the rate limits.
+    requests: RateState | None = None
+    tokens: RateState | None = None
+    for rate in admitted.rates:
+        if rate.kind == "requests":
+            if requests is None or rate.remaining < requests.remaining:
+                requests = rate
+        elif tokens is None or rate.remaining < tokens.remaining:
+            tokens = rate
+    if requests is not None:
+        headers.update(_rate_headers("requests", requests.limit, requests.remaining,
+                                     requests.reset_s))  # fmt: skip
+    if tokens is not None:
+        headers.update(_rate_headers("tokens", tokens.limit, tokens.remaining, tokens.reset_s))
     return headers
 
 

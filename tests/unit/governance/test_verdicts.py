@@ -65,6 +65,50 @@ def test_nothing_counted_means_no_headers_and_a_lifetime_budget_has_no_reset() -
     assert admission_headers(lifetime) == {"x-stargate-budget-remaining": "0.000005"}
 
 
+@pytest.mark.parametrize(
+    ("micro", "text"),
+    [
+        (0, "0.000000"),
+        (1, "0.000001"),
+        (999_999, "0.999999"),
+        (1_000_000, "1.000000"),
+        (10**12 + 7, "1000000.000007"),
+        (2**53, "9007199254.740992"),
+    ],
+)
+def test_money_left_is_written_in_dollars_to_the_micro_dollar(micro: int, text: str) -> None:
+    admitted = Admitted("r", budgets=(BudgetState("key:h", "all", 2**53, micro, None),))
+    assert admission_headers(admitted)["x-stargate-budget-remaining"] == text
+    overdrawn = Admitted("r", budgets=(BudgetState("key:h", "all", 5, -micro, None),))
+    assert admission_headers(overdrawn)["x-stargate-budget-remaining"] == "0.000000"
+
+
+def test_the_first_of_equally_tight_limits_is_shown() -> None:
+    admitted = Admitted(
+        "r",
+        budgets=(
+            BudgetState("key:h", "all", 100, 40, None),
+            BudgetState("team:t", "d:x", 50, 40, RESET),
+        ),
+        rates=(
+            RateState("key:h", "tokens", 900, 800, 3.0),
+            RateState("key:h", "requests", 60, 5, 1.0),
+            RateState("team:t", "requests", 10, 5, 2.0),
+            RateState("team:t", "tokens", 1000, 800, 4.0),
+        ),
+    )
+    assert admission_headers(admitted) == {
+        "x-stargate-budget-remaining": "0.000040",
+        "x-ratelimit-limit-requests": "60",
+        "x-ratelimit-remaining-requests": "5",
+        "x-ratelimit-reset-requests": "1s",
+        "x-ratelimit-limit-tokens": "900",
+        "x-ratelimit-remaining-tokens": "800",
+        "x-ratelimit-reset-tokens": "3s",
+    }
+    assert list(admission_headers(admitted))[1] == "x-ratelimit-limit-requests"
+
+
 def test_the_lowered_header_carries_the_max_tokens_used() -> None:
     assert lowered_headers(40) == {"x-stargate-max-tokens-lowered": "40"}
 
