@@ -2,12 +2,13 @@
 
 The same row travels three ways: built by the pipeline, appended to the local journal as one line
 of JSON (:func:`encode_row` / :func:`decode_row`), and inserted into ``spend_logs``
-(:func:`column_values`, which trims text to the column sizes so a long user-agent can never make
-a row impossible to store).
+(:func:`clipped_values`, which trims text to the column sizes so a long user-agent can never make
+a row impossible to store; :mod:`stargate.store.ledger_insert` encodes them for the driver).
 """
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -18,7 +19,16 @@ from sqlalchemy import String
 
 from stargate.store.ledger_tables import spend_logs
 
-__all__ = ["SpendRow", "SpendStatus", "column_values", "decode_row", "encode_row"]
+__all__ = [
+    "COLUMNS",
+    "SpendRow",
+    "SpendStatus",
+    "clipped_values",
+    "column_values",
+    "decode_row",
+    "encode_row",
+    "json_safe",
+]
 
 SpendStatus = Literal["success", "error", "cancelled"]
 _STATUSES = frozenset({"success", "error", "cancelled"})
@@ -102,7 +112,11 @@ class SpendRow:
 
 _FIELDS = tuple(f.name for f in fields(SpendRow))
 _FIELD_SET = frozenset(_FIELDS)
-_LIMITS = tuple((name, _LENGTHS.get(name)) for name in _FIELDS)
+if {column.name for column in spend_logs.columns} != _FIELD_SET:
+    raise RuntimeError("SpendRow's fields and spend_logs' columns differ")
+COLUMNS = _FIELDS  # the spend_logs columns, in the order of :func:`clipped_values`
+_LIMITS = tuple((index, _LENGTHS.get(name)) for index, name in enumerate(_FIELDS))
+_values_of = operator.attrgetter(*_FIELDS)
 
 
 def _json_default(value: Any) -> Any:
@@ -138,21 +152,30 @@ def decode_row(line: bytes) -> SpendRow:
     return row
 
 
-def column_values(row: SpendRow) -> dict[str, Any]:
-    """The ``spend_logs`` columns of a row (text trimmed to the column sizes). Runs for every
-    row the writer commits: a text value is clipped only when it needs it."""
-    values: dict[str, Any] = {}
-    for name, limit in _LIMITS:
-        value = getattr(row, name)
+def clipped_values(row: SpendRow) -> list[Any]:
+    """The row's values in :data:`COLUMNS` order, text trimmed to the column sizes and NUL
+    replaced. Runs for every row the writer commits: a text value is clipped only when it
+    needs it. Tags and metadata are left as they are (see :func:`column_values`)."""
+    values = list(_values_of(row))
+    for index, limit in _LIMITS:
+        value = values[index]
         if value.__class__ is str and (
             "\x00" in value or (limit is not None and len(value) > limit)
         ):  # PostgreSQL text cannot hold NUL; ``[:None]`` keeps it whole
-            value = value.replace("\x00", "\ufffd")[:limit]
-        values[name] = value
-    values["tags"] = [str(tag) for tag in row.tags]
-    # Free-form metadata made JSON-safe with the journal's fallbacks (Decimal → string, ...).
-    metadata = row.metadata
-    values["metadata"] = (
-        orjson.loads(orjson.dumps(metadata, default=_json_default)) if metadata else {}
-    )
+            values[index] = value.replace("\x00", "\ufffd")[:limit]
     return values
+
+
+def column_values(row: SpendRow) -> dict[str, Any]:
+    """The ``spend_logs`` columns of a row as SQLAlchemy would bind them: text trimmed,
+    tags as strings, metadata JSON-safe."""
+    values = dict(zip(COLUMNS, clipped_values(row), strict=True))
+    values["tags"] = [str(tag) for tag in row.tags]
+    metadata = row.metadata
+    values["metadata"] = json_safe(metadata) if metadata else {}
+    return values
+
+
+def json_safe(metadata: dict[str, Any]) -> Any:
+    """Free-form metadata made JSON-safe with the journal's fallbacks (Decimal → string, ...)."""
+    return orjson.loads(orjson.dumps(metadata, default=_json_default))
