@@ -146,7 +146,23 @@ class FrameReader:
         return frames
 
 
+_SEEN_HEADERS: dict[bytes, dict[str, HeaderValue]] = {}
+_SEEN_MAX = 64
+
+
 def _headers(data: bytes) -> dict[str, HeaderValue]:
+    """A frame's headers. A stream repeats a few header sections byte for byte (every delta of
+    a stream has the same three), so each distinct section is parsed once and copied after."""
+    seen = _SEEN_HEADERS.get(data)
+    if seen is None:
+        seen = _parse_headers(data)
+        if len(_SEEN_HEADERS) >= _SEEN_MAX:
+            _SEEN_HEADERS.clear()
+        _SEEN_HEADERS[data] = seen
+    return dict(seen)
+
+
+def _parse_headers(data: bytes) -> dict[str, HeaderValue]:
     headers: dict[str, HeaderValue] = {}
     position, end = 0, len(data)
     try:

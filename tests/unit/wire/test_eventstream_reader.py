@@ -132,3 +132,13 @@ def test_impossible_lengths_are_refused_before_the_frame_arrives() -> None:
     negative_payload = struct.pack("!II", 16, 10)
     with pytest.raises(FrameError, match="a frame of 16 bytes"):
         FrameReader().feed(negative_payload + struct.pack("!I", zlib.crc32(negative_payload)))
+
+
+def test_a_repeated_header_section_reads_the_same_and_is_never_shared() -> None:
+    frame = encode_frame({":event-type": "contentBlockDelta", ":message-type": "event"}, b"{}")
+    reader = FrameReader()
+    (first, _), (second, _) = reader.feed(frame + frame)
+    assert first == second == {":event-type": "contentBlockDelta", ":message-type": "event"}
+    first[":event-type"] = "changed by a caller"
+    ((third, _),) = reader.feed(frame)
+    assert third[":event-type"] == "contentBlockDelta"
