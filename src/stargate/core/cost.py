@@ -21,9 +21,10 @@ The rules:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from decimal import ROUND_CEILING, Decimal, localcontext
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from stargate.core.money import MICRO_PER_USD, MicroUSD
 from stargate.core.usage import Usage
@@ -73,6 +74,34 @@ def cost_micro(usage: Usage, prices: Prices, *, cache_ttl: CacheTTL = "5m") -> M
     )
     if any(count < 0 for count in counts):
         raise ValueError(f"token counts cannot be negative: {usage}")
+    tier = _tier(prices, usage.prompt_tokens > LONG_CONTEXT_THRESHOLD, cache_ttl)
+    if tier is None:
+        return None
+    if isinstance(tier, _Ratios) and max(counts) < _EXACT_TOKENS:
+        # The same exact sum, in integers: every price over one common denominator.
+        (i, o, r, w), denominator = tier
+        total = counts[0] * i + counts[1] * o + counts[2] * r + counts[3] * w
+        return -(-total * MICRO_PER_USD // denominator)
+    resolved = _resolve(prices, usage.prompt_tokens > LONG_CONTEXT_THRESHOLD, cache_ttl)
+    assert resolved is not None  # priced, as the tier said
+    input_price, output_price, read_price, write_price = resolved
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        usd = (
+            usage.input_tokens * input_price
+            + usage.output_tokens * output_price
+            + usage.cache_read_tokens * read_price
+            + usage.cache_write_tokens * write_price
+        )
+        return int((usd * MICRO_PER_USD).to_integral_value(rounding=ROUND_CEILING))
+
+
+_Prices4 = tuple[Decimal, Decimal, Decimal, Decimal]
+
+
+def _resolve(prices: Prices, long_prompt: bool, cache_ttl: CacheTTL) -> _Prices4 | None:
+    """The input, output, cache read and cache write price of one request (``None``:
+    unpriced)."""
     input_price = prices.input_cost_per_token
     output_price = prices.output_cost_per_token
     if input_price is None or output_price is None:
@@ -82,7 +111,7 @@ def cost_micro(usage: Usage, prices: Prices, *, cache_ttl: CacheTTL = "5m") -> M
     extra = prices.extra
     write_1h = _extra(extra, _WRITE_1H)
     long_input = _extra(extra, _INPUT_LONG)
-    if usage.prompt_tokens > LONG_CONTEXT_THRESHOLD and long_input is not None:
+    if long_prompt and long_input is not None:
         input_price = long_input
         long_output = _extra(extra, _OUTPUT_LONG)
         output_price = output_price if long_output is None else long_output
@@ -91,15 +120,55 @@ def cost_micro(usage: Usage, prices: Prices, *, cache_ttl: CacheTTL = "5m") -> M
         write_1h = _either(_extra(extra, _WRITE_1H_LONG), write_1h)
     if cache_ttl == "1h" and write_1h is not None:
         write_price = write_1h
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        usd = (
-            usage.input_tokens * input_price
-            + usage.output_tokens * output_price
-            + usage.cache_read_tokens * (input_price if read_price is None else read_price)
-            + usage.cache_write_tokens * (input_price if write_price is None else write_price)
-        )
-        return int((usd * MICRO_PER_USD).to_integral_value(rounding=ROUND_CEILING))
+    return (
+        input_price,
+        output_price,
+        input_price if read_price is None else read_price,
+        input_price if write_price is None else write_price,
+    )
+
+
+class _Ratios(NamedTuple):
+    """The four prices of a tier as integer numerators over one common denominator."""
+
+    numerators: tuple[int, int, int, int]
+    denominator: int
+
+
+class _Inexact:
+    """A tier whose prices are not finite or too long to be sure the decimal sum is exact:
+    computed in decimal, as it always was."""
+
+
+_INEXACT = _Inexact()
+_EXACT_DIGITS = 28  # a price of up to 28 digits times fewer than 10**24 tokens: 52 digits < 60
+_EXACT_TOKENS = 10**24
+_TIERS_KEPT = 1024
+# Tiers by (id(prices), long prompt, cache TTL), kept with the prices object so that its id is
+# not reused while it is remembered. Prices are immutable (ModelInfo is a frozen dataclass).
+_tiers: dict[tuple[int, bool, str], tuple[Prices, _Ratios | _Inexact | None]] = {}
+
+
+def _tier(prices: Prices, long_prompt: bool, cache_ttl: CacheTTL) -> _Ratios | _Inexact | None:
+    key = (id(prices), long_prompt, cache_ttl)
+    known = _tiers.get(key)
+    if known is not None and known[0] is prices:
+        return known[1]
+    resolved = _resolve(prices, long_prompt, cache_ttl)
+    tier: _Ratios | _Inexact | None
+    if resolved is None:
+        tier = None
+    elif not all(p.is_finite() and len(p.as_tuple().digits) <= _EXACT_DIGITS for p in resolved):
+        tier = _INEXACT
+    else:
+        ratios = [p.as_integer_ratio() for p in resolved]
+        denominator = math.lcm(*(d for _, d in ratios))
+        n = [num * (denominator // d) for num, d in ratios]
+        tier = _Ratios((n[0], n[1], n[2], n[3]), denominator)
+    if len(_tiers) >= _TIERS_KEPT:
+        _tiers.clear()
+    _tiers[key] = (prices, tier)
+    return tier
 
 
 def _either(tier: Decimal | None, base: Decimal | None) -> Decimal | None:

@@ -4,7 +4,8 @@ at the end, and ``None`` (unknown) for an unpriced model, never zero."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import random
+from decimal import ROUND_CEILING, Decimal, localcontext
 
 import pytest
 
@@ -141,3 +142,36 @@ def test_an_extra_price_that_is_not_a_decimal_is_refused() -> None:
     )
     with pytest.raises(TypeError, match="Decimal"):
         cost_micro(usage(write=1), bad, cache_ttl="1h")
+
+
+def _decimal_reference(u: Usage, prices: tuple[Decimal, Decimal, Decimal, Decimal]) -> int:
+    """The definition: the exact decimal sum, rounded up once."""
+    with localcontext() as ctx:
+        ctx.prec = 80
+        usd = sum(
+            (t * p for t, p in zip((u.input_tokens, u.output_tokens, u.cache_read_tokens,
+                                    u.cache_write_tokens), prices, strict=True)),
+            Decimal(0),
+        )  # fmt: skip
+        return int((usd * 1_000_000).to_integral_value(rounding=ROUND_CEILING))
+
+
+def test_every_price_and_token_count_costs_the_exact_decimal_sum_rounded_up() -> None:
+    rng = random.Random(7)
+    for _ in range(2000):
+        digits = [Decimal(rng.randint(0, 10**9)).scaleb(-rng.randint(6, 14)) for _ in range(4)]
+        model = ModelInfo(input_cost_per_token=digits[0], output_cost_per_token=digits[1],
+                          cache_read_input_token_cost=digits[2],
+                          cache_creation_input_token_cost=digits[3])  # fmt: skip
+        u = usage(*(rng.choice((0, 1, rng.randint(0, 10**7))) for _ in range(4)))
+        expected = _decimal_reference(u, (digits[0], digits[1], digits[2], digits[3]))
+        assert cost_micro(u, model) == expected
+        assert cost_micro(u, model) == expected  # again, from the kept tier
+
+
+def test_prices_too_long_for_integers_fall_back_to_the_decimal_sum() -> None:
+    long_price = Decimal("0.0000011234567890123456789012345678901")  # 35 digits
+    model = ModelInfo(input_cost_per_token=long_price, output_cost_per_token=Decimal(1))
+    u = usage(3, 0)
+    assert cost_micro(u, model) == _decimal_reference(u, (long_price, Decimal(1), long_price,
+                                                          long_price))  # fmt: skip
