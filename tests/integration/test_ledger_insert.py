@@ -12,20 +12,28 @@ and on PostgreSQL (skipped without it, failed under ``CI=true``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import String, func
+import pytest
+from sqlalchemy import String, func, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from stargate.store.database import Database
+from stargate.store.database import Database, open_database
 from stargate.store.ledger_rows import SpendRow
 from stargate.store.ledger_tables import ROLLUP_DIMENSIONS, spend_daily, spend_logs
 from stargate.store.ledger_writes import write_rows
+from stargate.store.migrate import upgrade_database
+from stargate.telemetry.ledger import LedgerWriter
+from stargate.telemetry.ledger_settings import LedgerSettings
 
 pytest_plugins = [f"{__package__}.store_fixtures" if __package__ else "store_fixtures"]
 
@@ -303,3 +311,65 @@ async def test_stored_values_read_back_as_the_rows_said(database: Database) -> N
     assert logs["req-00009"].metadata["set"] == ["only"]
     assert logs["req-00011"].started_at == datetime(2026, 3, 10, 22, 30, tzinfo=UTC)
     assert {d.day for d in days} >= {date(2026, 3, 10), date(2026, 3, 11), date(2026, 3, 12)}
+
+
+# ---- values PostgreSQL refuses, and PgBouncer mode ----
+
+REFUSED_ON_POSTGRES = [
+    {"user_id": "u\x00"},  # rollup dimensions are not clipped or NUL-replaced
+    {"requested_model": "m" * 256},
+    {"key_hash": "k" * 65},
+]
+
+
+@pytest.mark.parametrize("fields", REFUSED_ON_POSTGRES)
+async def test_a_value_postgresql_refuses_is_a_data_error(
+    database: Database, fields: dict[str, Any]
+) -> None:
+    bad = row(1, **fields)
+    if database.dialect == "sqlite":  # SQLite stores it as it is, as before
+        assert (await write_rows(database, [bad])).inserted == 1
+        return
+    with pytest.raises(DataError):
+        await write_rows(database, [row(0), bad])
+    assert (await stored(database))["spend_logs"] == []  # the transaction was rolled back
+
+
+async def test_the_writer_sets_a_refused_row_aside_and_commits_the_rest(
+    database: Database, tmp_path: Path
+) -> None:
+    settings = LedgerSettings(journal_dir=tmp_path / "journal", flush_interval=0.05)
+    writer = await LedgerWriter.start(database, settings)
+    for n in range(6):
+        writer.record(row(n, **(REFUSED_ON_POSTGRES[0] if n == 3 else {})))
+    assert await writer.flush(30)
+    refused = 1 if database.dialect == "postgresql" else 0
+    assert writer.rejected == refused
+    assert len((await stored(database))["spend_logs"]) == 6 - refused
+    await writer.aclose()
+
+
+@pytest.fixture
+async def pgbouncer_database(postgres_url: str) -> AsyncIterator[Database]:
+    """PostgreSQL with ``pgbouncer=true``: no prepared statement cache at all."""
+    schema = f"stargate_test_{uuid.uuid4().hex[:12]}"
+    url = make_url(postgres_url).update_query_dict({"schema": schema, "pgbouncer": "true"})
+    database = await open_database(url.render_as_string(hide_password=False))
+    try:
+        await upgrade_database(database)
+        yield database
+    finally:
+        async with database.write() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        await database.aclose()
+
+
+@pytest.mark.postgres
+async def test_pgbouncer_mode_writes_the_same(pgbouncer_database: Database) -> None:
+    database = pgbouncer_database
+    work = batches(sqlite=False)
+    core_counts = [await core_write_rows(database, batch) for batch in work]
+    by_core = await stored(database)
+    await clear(database)
+    assert [(await write_rows(database, batch)).inserted for batch in work] == core_counts
+    assert await stored(database) == by_core

@@ -27,20 +27,29 @@ text (SQLAlchemy's ``JSON`` type; ``JSONB`` on PostgreSQL), booleans and integer
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Integer, String
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stargate.store.ledger_rows import COLUMNS, SpendRow, clipped_values, json_safe
 from stargate.store.ledger_tables import ROLLUP_DIMENSIONS, spend_daily, spend_logs
 from stargate.store.tables import UtcDateTime
 
-__all__ = ["ROLLUP_COUNTS", "RollupValues", "insert_logs", "log_values", "upsert_rollups"]
+__all__ = [
+    "ROLLUP_COUNTS",
+    "RollupValues",
+    "insert_logs",
+    "log_values",
+    "refused_values",
+    "upsert_rollups",
+]
 
 ROLLUP_COUNTS = (
     "requests",
@@ -113,6 +122,23 @@ async def upsert_rollups(conn: AsyncConnection, rollups: Sequence[RollupValues])
         return
     parameters = [(rollup[0].isoformat(), *rollup[1:]) for rollup in rollups]
     await conn.exec_driver_sql(_SQLITE_UPSERT, parameters)
+
+
+@contextlib.contextmanager
+def refused_values() -> Iterator[None]:
+    """Raise a value PostgreSQL refuses (SQLSTATE class 22: a NUL in text, a string too long
+    for its column, a number out of range) as SQLAlchemy's ``DataError``. The asyncpg dialect
+    hands these over as a bare ``DBAPIError``, which the ledger writer would retry forever as
+    if the database were down; a ``DataError`` makes it set the row aside instead."""
+    try:
+        yield
+    except DBAPIError as exc:
+        orig, sqlstate = exc.orig, getattr(exc.orig, "sqlstate", None)
+        if type(exc) is DBAPIError and orig is not None and str(sqlstate).startswith("22"):
+            raise DataError(
+                exc.statement, exc.params, orig, hide_parameters=exc.hide_parameters
+            ) from exc
+        raise
 
 
 def _chunks(count: int, most: int) -> list[tuple[int, int]]:

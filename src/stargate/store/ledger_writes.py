@@ -21,7 +21,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stargate.store.database import Database
-from stargate.store.ledger_insert import ROLLUP_COUNTS, RollupValues, insert_logs, upsert_rollups
+from stargate.store.ledger_insert import (
+    ROLLUP_COUNTS,
+    RollupValues,
+    insert_logs,
+    refused_values,
+    upsert_rollups,
+)
 from stargate.store.ledger_rows import SpendRow
 
 __all__ = ["WriteResult", "insert_rows", "write_rows"]
@@ -51,13 +57,16 @@ async def write_rows(database: Database, rows: Sequence[SpendRow]) -> WriteResul
 
 async def insert_rows(conn: AsyncConnection, rows: Sequence[SpendRow]) -> int:
     """Within the caller's transaction: insert the rows the ledger does not have yet and add
-    them to the rollups. Returns how many were new."""
+    them to the rollups. Returns how many were new. A value the database refuses raises
+    ``sqlalchemy.exc.DataError`` (see :func:`~stargate.store.ledger_insert.refused_values`)."""
     unique: dict[str, SpendRow] = {}
     for row in rows:
         unique.setdefault(row.request_id, row)
-    new_ids = await insert_logs(conn, [unique[request_id] for request_id in sorted(unique)])
-    if new_ids:
-        await upsert_rollups(conn, _rollups([unique[request_id] for request_id in sorted(new_ids)]))
+    with refused_values():
+        new_ids = await insert_logs(conn, [unique[request_id] for request_id in sorted(unique)])
+        if new_ids:
+            new_rows = [unique[request_id] for request_id in sorted(new_ids)]
+            await upsert_rollups(conn, _rollups(new_rows))
     return len(new_ids)
 
 
