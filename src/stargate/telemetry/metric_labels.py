@@ -6,7 +6,7 @@ dashboards and alert rules keep working. Two guards bound the number of series:
 * :class:`LabelCap` lets at most ``limit`` distinct values through per high-cardinality label
   (key hash, user, end user, e-mail, client IP, user agent); later newcomers are recorded as
   :data:`OVERFLOW`. A value let through stays let through, so a series never changes its name.
-* :class:`BoundedCache` keeps the pre-bound metric children of the most recent label tuples, so
+* :class:`BoundedCache` keeps the pre-bound metric series of the most recent label tuples, so
   recording a request is a dictionary hit and a few additions, not a label lookup per metric.
 """
 
