@@ -27,7 +27,7 @@ from stargate.api.public import create_public_app
 from stargate.api.runtime import Runtime
 from stargate.config.loader import GatewayConfig
 
-__all__ = ["serve_gateway"]
+__all__ = ["GC_THRESHOLDS", "collect_for_serving", "serve_gateway"]
 
 log = logging.getLogger("stargate")
 
@@ -64,6 +64,25 @@ async def _started(server: uvicorn.Server, task: asyncio.Task[None], failure: Sy
         if task.done():
             raise failure
         await asyncio.sleep(0.01)
+
+
+GC_THRESHOLDS = (20_000, 10, 10)
+"""The collector's thresholds while serving. With CPython's default (700) it ran about once every
+ten requests and over the whole heap every couple of thousand: 50-65 µs of CPU per request, a
+tenth of it, measured with ``gc.callbacks`` over 10,000 requests at concurrency 32 (and a full
+collection holds the event loop for tens of milliseconds). At 20,000 it ran five times over the
+same load, resident memory unchanged: the objects a request allocates are freed by their
+reference counts, not by the collector."""
+
+
+def collect_for_serving() -> None:
+    """Once start-up is done: what it built lives as long as the process and is kept out of
+    every later collection (a full one over it takes ~0.1 s, holding the event loop all along);
+    the thresholds become :data:`GC_THRESHOLDS`. ``stargate serve`` turns collection off while
+    it starts: it only slowed the imports down."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    gc.enable()
 
 
 def _admin_app(runtime: Runtime) -> ASGIApp:
@@ -130,11 +149,7 @@ async def serve_gateway(
         servers.append(admin)
         tasks.append(asyncio.create_task(admin.serve(sockets=[admin_socket])))
         await _started(admin, tasks[1], in_use)
-        # What start-up built lives as long as the process: kept out of every later collection
-        # (a full one over it takes ~0.1 s, holding the event loop all along). ``stargate serve``
-        # turns collection off while it starts: it only slowed the imports down.
-        gc.freeze()
-        gc.enable()
+        collect_for_serving()
         if on_ready is not None:
             on_ready(runtime)
         stop_wait = asyncio.create_task(stop.wait())
