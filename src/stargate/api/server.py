@@ -23,6 +23,7 @@ from collections.abc import Callable, Generator, Sequence
 import uvicorn
 from starlette.types import ASGIApp
 
+from stargate.api.http_protocol import HttpProtocol
 from stargate.api.public import create_public_app
 from stargate.api.runtime import Runtime
 from stargate.config.loader import GatewayConfig
@@ -100,7 +101,7 @@ def _uvicorn_config(app: object, host: str, port: int) -> uvicorn.Config:
         lifespan="off",
         access_log=False,
         log_level="warning",
-        http="httptools",
+        http=HttpProtocol,  # httptools, a response's head and body in one write
         ws="none",  # no websocket routes: nor the websockets package's import
         loop="none",
         timeout_graceful_shutdown=30,
