@@ -68,13 +68,17 @@ class ScopeChecks(tuple[ScopeCheck, ...]):
     and each budget window once per scope. It also lists, once, what a counter store walks on
     every admission, in tally order: every budget with its check (``budgets``, and their
     ``(scope, window_key)`` pairs in ``windows``) and every rate limit (``rates``; a check's RPM
-    before its TPM). Equal to the plain tuple of its checks."""
+    before its TPM). Equal to the plain tuple of its checks.
+
+    ``memo`` is where a counter store may keep what it derives from the checks (under a name of
+    its own): it lives as long as they do, and a planner reuses them for many requests."""
 
     budgets: tuple[tuple[ScopeCheck, BudgetCheck], ...]
     windows: tuple[tuple[str, str], ...]
     rates: tuple[tuple[ScopeCheck, RateKind, int], ...]
     scopes: tuple[str, ...]
     tpm_scopes: tuple[str, ...]
+    memo: dict[str, object]
 
     def __new__(cls, checks: Iterable[ScopeCheck] = ()) -> ScopeChecks:
         self = super().__new__(cls, checks)
@@ -96,6 +100,7 @@ class ScopeChecks(tuple[ScopeCheck, ...]):
         self.rates = tuple(rates)
         self.scopes = scopes
         self.tpm_scopes = tuple(c.scope for c in self if c.tpm is not None)
+        self.memo = {}
         return self
 
 

@@ -27,13 +27,19 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from importlib.resources import files
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 
 from stargate.core.money import MicroUSD
 from stargate.errors import InternalError, ServiceUnavailable
-from stargate.governance.admission import Admission, AdmissionRequest, Admitted, RefusalReason
+from stargate.governance.admission import (
+    Admission,
+    AdmissionRequest,
+    Admitted,
+    RefusalReason,
+    ScopeChecks,
+)
 from stargate.governance.counters import (
     RECORD_GRACE_SECONDS,
     WINDOW_GRACE_SECONDS,
@@ -62,6 +68,9 @@ DEFAULT_TIMEOUT_S = 1.0
 _UNREACHABLE = (OSError, TimeoutError)
 _WINDOW_GRACE = timedelta(seconds=WINDOW_GRACE_SECONDS)
 _RATE_REASONS: dict[str, RefusalReason] = {"rpm": "rpm", "tpm": "tpm", "parallel": "parallel"}
+# The JSON of an admission's checks, cut around each budget's ttl, and each budget's last instant.
+_ChecksJson = tuple[tuple[bytes, ...], tuple[int | None, ...]]
+_MEMO = "redis-json"
 
 
 def _script(name: str) -> str:
@@ -107,7 +116,7 @@ class RedisCounters:
         return self._prefix
 
     async def admit(self, request: AdmissionRequest) -> Admission:
-        payload = orjson.dumps(self._payload(request))
+        payload = self._payload(request)
         try:
             reply = await self._evalsha("admit", self._admit_script, self._prefix, payload)
         except _UNREACHABLE as exc:
@@ -205,33 +214,60 @@ class RedisCounters:
     def _ttl_ms(reset_at: datetime, now: datetime) -> int:
         return _ttl_ms(reset_at, _ms(now))
 
-    def _payload(self, request: AdmissionRequest) -> dict[str, Any]:
+    def _payload(self, request: AdmissionRequest) -> bytes:
+        """The admission script's JSON argument (layout in ``counters_admit.lua``)."""
         now = _ms(request.now)
-        return {
-            "rid": request.request_id,
-            "now": now,
-            "lease": request.lease_seconds * 1000,
-            "micro": request.reserve_micro,
-            "tokens": request.reserve_tokens,
-            "grace": RECORD_GRACE_SECONDS,
-            "checks": [
-                {
-                    "s": check.scope,
-                    "rpm": -1 if check.rpm is None else check.rpm,
-                    "tpm": -1 if check.tpm is None else check.tpm,
-                    "par": -1 if check.max_parallel is None else check.max_parallel,
-                    "b": [
-                        {
-                            "w": b.window_key,
-                            "l": b.limit_micro,
-                            "ttl": 0 if b.reset_at is None else _ttl_ms(b.reset_at, now),
-                        }
-                        for b in check.budgets
-                    ],
-                }
-                for check in request.checks
-            ],
-        }
+        chunks = [
+            b'{"rid":%b,"now":%d,"lease":%d,"micro":%d,"tokens":%d,"grace":%d,"checks":'
+            % (
+                orjson.dumps(request.request_id),
+                now,
+                request.lease_seconds * 1000,
+                request.reserve_micro,
+                request.reserve_tokens,
+                RECORD_GRACE_SECONDS,
+            )
+        ]
+        parts, ends = self._checks_json(request.scope_checks)
+        for part, end in zip(parts, ends, strict=False):  # one more part than budgets
+            chunks.append(part)
+            chunks.append(b"0" if end is None else b"%d" % max(1, end - now))
+        chunks.append(parts[-1])
+        return b"".join(chunks)
+
+    @staticmethod
+    def _checks_json(checks: ScopeChecks) -> _ChecksJson:
+        """The checks' JSON around each budget's ``ttl`` (the one value that moves with
+        ``now``), and the instant (epoch ms) each budget's counter may be dropped; kept with
+        the checks, which a planner reuses for many requests."""
+        known = checks.memo.get(_MEMO)
+        if known is not None:
+            return cast(_ChecksJson, known)
+        parts: list[bytes] = []
+        ends: list[int | None] = []
+        text = b"["
+        for i, check in enumerate(checks):
+            text += b'%b{"s":%b,"rpm":%d,"tpm":%d,"par":%d,"b":[' % (
+                b"," if i else b"",
+                orjson.dumps(check.scope),
+                -1 if check.rpm is None else check.rpm,
+                -1 if check.tpm is None else check.tpm,
+                -1 if check.max_parallel is None else check.max_parallel,
+            )
+            for j, b in enumerate(check.budgets):
+                text += b'%b{"w":%b,"l":%d,"ttl":' % (
+                    b"," if j else b"",
+                    orjson.dumps(b.window_key),
+                    b.limit_micro,
+                )
+                parts.append(text)
+                ends.append(None if b.reset_at is None else _ms(b.reset_at + _WINDOW_GRACE))
+                text = b"}"
+            text += b"]}"
+        parts.append(text + b"]}")
+        template = (tuple(parts), tuple(ends))
+        checks.memo[_MEMO] = template
+        return template
 
     @staticmethod
     def _outcome(request: AdmissionRequest, reply: Sequence[Any]) -> Admission:
@@ -254,7 +290,8 @@ class RedisCounters:
 
 
 def _tally(budgets: Sequence[str], rates: Sequence[str]) -> Tally:
-    pairs = [(int(budgets[i]), int(budgets[i + 1])) for i in range(0, len(budgets), 2)]
+    numbers = iter(map(int, budgets))
+    pairs = list(zip(numbers, numbers, strict=True))  # (spent, reserved) after each other
     seen: list[RateSeen] = [
         (int(rates[i]), None if rates[i + 1] == "" else int(rates[i + 1]) / 1000)
         for i in range(0, len(rates), 2)
