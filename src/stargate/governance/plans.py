@@ -9,8 +9,9 @@ computed per request.
 Limits change by replacement, never in place: the principal directory builds new
 :class:`~stargate.governance.policy.Limits` (and a new scopes tuple) whenever it loads a key
 again. So a plan is kept for one scopes tuple, by identity: new limits are a new tuple, and its
-first request plans afresh. The cache holds the tuples it has plans for (so an identity is never
-reused while it is remembered) and forgets the oldest past ``capacity``.
+first request plans afresh. Plans are filed by their owner (the key) and model, so a key loaded
+again replaces its plans instead of adding to them; the cache forgets the oldest past
+``capacity``.
 """
 
 from __future__ import annotations
@@ -87,14 +88,16 @@ def build_plan(scopes: Scopes, model: str, now: datetime) -> Plan:
 
 
 class PlanCache:
-    """Plans by (scopes tuple, model), rebuilt when ``now`` leaves the range they hold in."""
+    """Plans by owner and model, rebuilt when the owner's scopes are another tuple or ``now``
+    leaves the range they hold in."""
 
     def __init__(self, capacity: int = 10_000) -> None:
         self._capacity = capacity
-        self._plans: dict[tuple[int, str], Plan] = {}
+        self._plans: dict[tuple[str, str], Plan] = {}
 
-    def plan(self, scopes: Scopes, model: str, now: datetime) -> Plan:
-        key = (id(scopes), model)
+    def plan(self, owner: str, scopes: Scopes, model: str, now: datetime) -> Plan:
+        """The plan of ``owner`` (a key's hash), whose scopes are ``scopes``, for ``model``."""
+        key = (owner, model)
         plans = self._plans
         known = plans.get(key)
         if known is not None and known.scopes is scopes and known.holds_at(now):

@@ -126,7 +126,7 @@ class Gate:
         ticket = Ticket(request_id)
         now = self._clock()
         scopes = principal.scopes
-        plan = self._plans.plan(scopes, model, now)
+        plan = self._plans.plan(principal.key_hash, scopes, model, now)
         if plan.needs_authorize(now):
             authorize(scopes, model, now=now, access_groups_of=self._groups_of)
         tariff = self._tariffs.of(deployments)

@@ -45,7 +45,7 @@ def fresh(scopes: Scopes, now: datetime, rid: str = "r") -> AdmissionRequest:
 
 
 def cached(cache: PlanCache, scopes: Scopes, now: datetime, rid: str = "r") -> AdmissionRequest:
-    plan = cache.plan(scopes, "m", now)
+    plan = cache.plan("k", scopes, "m", now)
     return plan.admission(rid, now, reserve_micro=PRICES.worst_case_micro(10, 20),
                           reserve_tokens=30, lease_seconds=60)  # fmt: skip
 
@@ -59,32 +59,32 @@ def test_a_kept_plan_admits_exactly_what_planning_afresh_would() -> None:
 
 def test_the_plan_is_reused_while_every_window_instance_holds() -> None:
     cache, limits = PlanCache(), scopes()
-    first = cache.plan(limits, "m", NOW)
-    assert cache.plan(limits, "m", NOW + timedelta(minutes=29, seconds=59)) is first
-    assert cache.plan(limits, "other", NOW) is not first  # per model: model_rpm differs
+    first = cache.plan("k", limits, "m", NOW)
+    assert cache.plan("k", limits, "m", NOW + timedelta(minutes=29, seconds=59)) is first
+    assert cache.plan("k", limits, "other", NOW) is not first  # per model: model_rpm differs
     assert len(cache) == 2
 
 
 def test_a_window_rolling_over_gives_the_new_instance() -> None:
     cache, limits = PlanCache(), scopes()
-    before = cache.plan(limits, "m", NOW + timedelta(minutes=29))  # 23:59 Berlin, 22:59 UTC
-    after = cache.plan(limits, "m", NOW + timedelta(minutes=31))  # 00:01 Berlin, 23:01 UTC
+    before = cache.plan("k", limits, "m", NOW + timedelta(minutes=29))  # 23:59 Berlin, 22:59 UTC
+    after = cache.plan("k", limits, "m", NOW + timedelta(minutes=31))  # 00:01 Berlin, 23:01 UTC
     keys = [b.window_key for _, b in after.checks.budgets]
     assert [b.window_key for _, b in before.checks.budgets] != keys
     assert "d:2026-11-23@Europe/Berlin" in keys
     assert keys[-1] == f"1h:{int(datetime(2026, 11, 22, 23, tzinfo=UTC).timestamp())}"
     # a clock moved back gives the older instance again, never a stale one
-    again = cache.plan(limits, "m", NOW)
+    again = cache.plan("k", limits, "m", NOW)
     assert again.checks.budgets[0][1].window_key == "d:2026-11-22@Europe/Berlin"
 
 
 def test_new_limits_are_a_new_plan_at_once() -> None:
     cache = PlanCache()
     old = scopes()
-    cache.plan(old, "m", NOW)
+    cache.plan("k", old, "m", NOW)
     key, user, _ = old
     lowered = (key, user, ("team:t", Limits(budgets=(BudgetWindow(1, FixedWindow(3600)),))))
-    plan = cache.plan(lowered, "m", NOW)
+    plan = cache.plan("k", lowered, "m", NOW)
     assert plan.scopes is lowered
     assert plan.checks[-1] == ScopeCheck(
         "team:t", (BudgetCheck(f"1h:{int(NOW.timestamp()) // 3600 * 3600}", 1, plan.until),)
@@ -94,22 +94,30 @@ def test_new_limits_are_a_new_plan_at_once() -> None:
 def test_plans_past_capacity_forget_the_oldest() -> None:
     cache = PlanCache(capacity=2)
     principals = [scopes() for _ in range(3)]
-    plans = [cache.plan(p, "m", NOW) for p in principals]
+    plans = [cache.plan(f"k{i}", p, "m", NOW) for i, p in enumerate(principals)]
     assert len(cache) == 2
-    assert cache.plan(principals[2], "m", NOW) is plans[2]
-    assert cache.plan(principals[0], "m", NOW) is not plans[0]  # forgotten, planned again
+    assert cache.plan("k2", principals[2], "m", NOW) is plans[2]
+    assert cache.plan("k0", principals[0], "m", NOW) is not plans[0]  # forgotten, planned again
+
+
+def test_a_key_loaded_again_replaces_its_plan() -> None:
+    cache = PlanCache()
+    for _ in range(5):  # the directory loads the key again every few seconds
+        reloaded = scopes()
+        assert cache.plan("k", reloaded, "m", NOW).scopes is reloaded
+    assert len(cache) == 1
 
 
 def test_authorization_is_skipped_only_when_no_scope_could_refuse() -> None:
     cache = PlanCache()
-    open_ = cache.plan(scopes(), "m", NOW)
+    open_ = cache.plan("k", scopes(), "m", NOW)
     assert not open_.needs_authorize(NOW)
     expiring = (("key:k", Limits(rpm=1, expires_at=NOW + timedelta(hours=1))),)
-    plan = cache.plan(expiring, "m", NOW)
+    plan = cache.plan("k", expiring, "m", NOW)
     assert not plan.needs_authorize(NOW)
     assert plan.needs_authorize(NOW + timedelta(hours=1))  # expired: authorize refuses it
     for limits in (Limits(blocked=True), Limits(models=("m",))):
-        assert cache.plan((("key:k", limits),), "m", NOW).needs_authorize(NOW)
+        assert cache.plan("k", (("key:k", limits),), "m", NOW).needs_authorize(NOW)
 
 
 def test_checks_are_validated_once_and_equal_to_their_plain_tuple() -> None:
