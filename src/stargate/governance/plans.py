@@ -50,7 +50,8 @@ class Plan:
     def needs_authorize(self, now: datetime) -> bool:
         """Whether a scope may refuse the request outright at ``now`` (``policy.authorize``
         must run): false only when it would certainly pass."""
-        return self.authorize or any(now >= e for e in self.expiries)
+        expiries = self.expiries  # usually none: no generator then
+        return self.authorize or (len(expiries) > 0 and any(now >= e for e in expiries))
 
     def admission(
         self,
