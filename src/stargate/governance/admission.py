@@ -82,24 +82,35 @@ class ScopeChecks(tuple[ScopeCheck, ...]):
 
     def __new__(cls, checks: Iterable[ScopeCheck] = ()) -> ScopeChecks:
         self = super().__new__(cls, checks)
-        scopes = tuple(c.scope for c in self)
-        if len(set(scopes)) != len(scopes):
-            raise ValueError("each scope may appear once in an admission")
-        for check in self:
-            keys = [b.window_key for b in check.budgets]
-            if len(set(keys)) != len(keys):
-                raise ValueError(f"scope {check.scope} lists a budget window twice")
-        self.budgets = tuple((c, b) for c in self for b in c.budgets)
-        self.windows = tuple((c.scope, b.window_key) for c, b in self.budgets)
+        scopes: list[str] = []
+        budgets: list[tuple[ScopeCheck, BudgetCheck]] = []
+        windows: list[tuple[str, str]] = []
         rates: list[tuple[ScopeCheck, RateKind, int]] = []
+        tpm_scopes: list[str] = []
+        repeated: ScopeCheck | None = None  # the first check listing a budget window twice
         for check in self:
+            scope = check.scope
+            scopes.append(scope)
+            if check.budgets:
+                keys = [b.window_key for b in check.budgets]
+                if repeated is None and len(set(keys)) != len(keys):
+                    repeated = check
+                budgets.extend((check, b) for b in check.budgets)
+                windows.extend((scope, key) for key in keys)
             if check.rpm is not None:
                 rates.append((check, "requests", check.rpm))
             if check.tpm is not None:
                 rates.append((check, "tokens", check.tpm))
+                tpm_scopes.append(scope)
+        if len(set(scopes)) != len(scopes):
+            raise ValueError("each scope may appear once in an admission")
+        if repeated is not None:
+            raise ValueError(f"scope {repeated.scope} lists a budget window twice")
+        self.budgets = tuple(budgets)
+        self.windows = tuple(windows)
         self.rates = tuple(rates)
-        self.scopes = scopes
-        self.tpm_scopes = tuple(c.scope for c in self if c.tpm is not None)
+        self.scopes = tuple(scopes)
+        self.tpm_scopes = tuple(tpm_scopes)
         self.memo = {}
         return self
 
