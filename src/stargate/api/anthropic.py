@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from starlette.datastructures import Headers
@@ -40,11 +40,11 @@ from stargate.providers.base import (
     TokenCounter,
 )
 from stargate.telemetry.ledger_views import cost_headers
+from stargate.translate.anthropic_native_stream import NativeStreamRelay
 from stargate.translate.anthropic_request import parse_messages_request
 from stargate.translate.anthropic_response import render_message
-from stargate.translate.anthropic_stream import MessagesStreamRenderer, render_native_event
+from stargate.translate.anthropic_stream import MessagesStreamRenderer
 from stargate.translate.anthropic_tokens import estimate_input_tokens
-from stargate.translate.anthropic_usage import StreamUsage
 
 __all__ = ["PING", "PING_INTERVAL_S", "anthropic_routes", "betas_of"]
 
@@ -63,10 +63,21 @@ def betas_of(headers: Headers) -> list[str]:
     return list(seen)
 
 
+# Provider classes that implement MessagesNative: a runtime protocol check walks the protocol's
+# members on every call (about 10 us), so a class's answer is kept; an instance of any other
+# class is still checked as it comes (its instance attributes may make it one).
+_NATIVE_CLASSES: dict[type, bool] = {}
+
+
 def _native(provider: Provider) -> MessagesNative | None:
-    if isinstance(provider, MessagesNative) and provider.speaks_messages():
-        return provider
-    return None
+    cls = type(provider)
+    native_class = _NATIVE_CLASSES.get(cls)
+    if native_class is None:
+        native_class = _NATIVE_CLASSES[cls] = issubclass(cls, MessagesNative)
+    if not (native_class or isinstance(provider, MessagesNative)):
+        return None
+    native = cast(MessagesNative, provider)
+    return native if native.speaks_messages() else None
 
 
 def _envelope(body: object, *, count: bool = False) -> dict[str, Any]:
@@ -196,22 +207,11 @@ async def _native_stream(
     model: str,
     meter: UsageMeter,
 ) -> AsyncGenerator[bytes, None]:
-    usage = StreamUsage()
+    relay = NativeStreamRelay(model, meter).relay
     events = provider.messages_stream(body, betas, call)
     try:
         async for event in events:
-            usage.feed(event)
-            meter.usage = usage.usage
-            kind = event.get("type")
-            if kind == "message_start" and isinstance(event.get("message"), dict):
-                event["message"]["model"] = model
-            elif kind == "content_block_delta" and isinstance(delta := event.get("delta"), dict):
-                meter.output_chars += sum(
-                    len(v) for k, v in delta.items() if k != "type" and isinstance(v, str)
-                )
-            elif kind == "message_stop":
-                meter.complete = True
-            yield render_native_event(event)
+            yield relay(event)
     finally:
         await events.aclose()
 
