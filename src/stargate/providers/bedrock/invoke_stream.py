@@ -14,7 +14,6 @@ shape:
 
 from __future__ import annotations
 
-import base64
 import binascii
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,8 +40,10 @@ def decode_chunk(payload: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(encoded, str):
         raise UpstreamBadResponse("Bedrock sent a stream chunk without bytes")
     try:
-        event = orjson.loads(base64.b64decode(encoded, validate=True))
-    except (binascii.Error, ValueError) as exc:  # orjson.JSONDecodeError is a ValueError
+        # base64.b64decode(encoded, validate=True) without its two Python-level steps: strict
+        # mode refuses what validate=True refuses, and a str that is not ASCII is a ValueError.
+        event = orjson.loads(binascii.a2b_base64(encoded, strict_mode=True))
+    except ValueError as exc:  # binascii.Error and orjson.JSONDecodeError are ValueErrors
         raise UpstreamBadResponse("Bedrock sent a stream chunk that is not base64 JSON") from exc
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
         raise UpstreamBadResponse("Bedrock sent a stream chunk that is not an Anthropic event")

@@ -293,9 +293,12 @@ class BedrockProvider:
             decoder = FrameDecoder()
             while (frames := await self._read_frames(response, decoder)) is not None:
                 for frame in frames:
-                    event = self._on_invoke_frame(state, frame)
-                    if event is not None:
-                        yield event
+                    if frame.message_type != "event":
+                        raise self._frame_error(frame)
+                    if frame.name == "chunk":
+                        yield state.feed(decode_payload(frame))
+                    else:
+                        _log.debug("ignoring Bedrock invoke stream event %r", frame.name)
             state.finish()
 
     async def count_message_tokens(
@@ -427,14 +430,6 @@ class BedrockProvider:
         if frame.message_type == "event":
             return state.feed(frame.name, decode_payload(frame))
         raise self._frame_error(frame)
-
-    def _on_invoke_frame(self, state: InvokeStreamState, frame: Frame) -> dict[str, Any] | None:
-        if frame.message_type != "event":
-            raise self._frame_error(frame)
-        if frame.name != "chunk":
-            _log.debug("ignoring Bedrock invoke stream event %r", frame.name)
-            return None
-        return state.feed(decode_payload(frame))
 
     def _frame_error(self, frame: Frame) -> UpstreamError:
         match frame.message_type:
