@@ -77,7 +77,10 @@ def text_tokens(text: str) -> int:
 
 def json_tokens(value: object) -> int:
     """JSON text: ceil(characters / 3) plus one per non-ASCII character."""
-    text = orjson.dumps(value).decode()
+    data = orjson.dumps(value)
+    if data.isascii():
+        return math.ceil(len(data) / 3)
+    text = data.decode()
     ascii_chars = len(text.encode("ascii", "ignore"))
     return math.ceil(ascii_chars / 3) + (len(text) - ascii_chars)
 

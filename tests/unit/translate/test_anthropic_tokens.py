@@ -6,6 +6,8 @@ import base64
 import math
 import zlib
 
+import orjson
+
 from stargate.core import ChatRequest, DocumentPart, ImagePart, Message, TextPart, ToolSpec
 from stargate.translate.anthropic_request import parse_messages_request
 from stargate.translate.anthropic_tokens import (
@@ -151,3 +153,22 @@ def test_the_canonical_estimate_follows_the_same_rules() -> None:
     assert estimate_request_tokens(media) >= (
         IMAGE_TOKENS + 2 * PDF_PAGE_TOKENS + text_tokens(ENGLISH) + TOOL_USE_SYSTEM_TOKENS
     )
+
+
+def test_json_tokens_is_the_characters_over_three_plus_each_non_ascii_one() -> None:
+    def spelled_out(value: object) -> int:
+        text = orjson.dumps(value).decode()
+        ascii_chars = len(text.encode("ascii", "ignore"))
+        return math.ceil(ascii_chars / 3) + (len(text) - ascii_chars)
+
+    values: list[object] = [
+        {},
+        {"type": "object", "properties": {"city": {"type": "string"}}},
+        {"name": "météo", "description": "天気 😀", "n": [1, 2.5, None, True]},
+        "a" * 3001,
+        "é" * 7,
+        [],
+        None,
+    ]
+    for value in values:
+        assert json_tokens(value) == spelled_out(value)
