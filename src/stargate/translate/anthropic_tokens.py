@@ -126,7 +126,9 @@ def estimate_input_tokens(body: Mapping[str, Any]) -> int:
                 total += json_tokens(message)
     tools = body.get("tools")
     if isinstance(tools, list) and tools:
-        total += TOOL_USE_SYSTEM_TOKENS + sum(TOOL_TOKENS + json_tokens(tool) for tool in tools)
+        total += TOOL_USE_SYSTEM_TOKENS + TOOL_TOKENS * len(tools)
+        for tool in tools:
+            total += json_tokens(tool)
     return total
 
 
@@ -134,7 +136,10 @@ def _content_tokens(content: object) -> int:
     if isinstance(content, str):
         return text_tokens(content)
     if isinstance(content, list):
-        return sum(BLOCK_TOKENS + _block_tokens(block) for block in content)
+        total = BLOCK_TOKENS * len(content)
+        for block in content:
+            total += _block_tokens(block)
+        return total
     return 0 if content is None else json_tokens(content)
 
 
