@@ -59,10 +59,6 @@ class EventStreamResponse:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         tasks: list[asyncio.Future[None]] = []
         try:  # the body is closed (its upstream call ended, its cost settled) whatever happens
-            await send(
-                {"type": "http.response.start", "status": self.status_code,
-                 "headers": self.raw_headers}
-            )  # fmt: skip
             loop = asyncio.get_running_loop()
             self._last_sent = loop.time()
             reader = asyncio.ensure_future(self._read())
@@ -88,14 +84,23 @@ class EventStreamResponse:
         watcher: asyncio.Future[None],
         loop: asyncio.AbstractEventLoop,
     ) -> None:
+        """Send the head with the first chunk (the pipeline only answers once the upstream's
+        first event is in, so it is ready at once: the two go out in one write), then whatever
+        the reader queued each time it had to wait."""
+        started = False
         while True:
             await self._ready.wait()
             self._ready.clear()
             if watcher.done():
                 return  # the client left: nothing more to write
             last = reader.done()
-            if last and not reader.cancelled() and (exc := reader.exception()) is not None:
-                raise exc  # the body failed: the response ends unfinished
+            failure = None if not last or reader.cancelled() else reader.exception()
+            if not started and (self._pending or last):
+                started = True
+                await send({"type": "http.response.start", "status": self.status_code,
+                            "headers": self.raw_headers})  # fmt: skip
+            if failure is not None:
+                raise failure  # the body failed: the response ends unfinished
             if self._pending or last:
                 body = b"".join(self._pending)
                 self._pending.clear()

@@ -98,10 +98,14 @@ async def test_a_stream_whose_start_cannot_be_sent_is_still_closed() -> None:
     async def broken_send(message: Message) -> None:
         raise OSError("the client is gone")
 
+    async def client_waits() -> Message:  # the request was read: nothing until it leaves
+        await asyncio.Event().wait()
+        return {"type": "http.disconnect"}
+
     stream = body()
     await anext(stream)  # started, as the pipeline's relay is when the response is built
     with pytest.raises(OSError):
-        await EventStreamResponse(stream)(scope(), receive, broken_send)
+        await EventStreamResponse(stream)(scope(), client_waits, broken_send)
     assert closed.is_set()
 
 

@@ -156,3 +156,34 @@ async def test_a_slow_client_slows_the_reading_of_the_body() -> None:
     client.set()
     await asyncio.wait_for(response, 5)
     assert sum(len(m.get("body", b"")) for m in sent) == 64 * 64 * 1024
+
+
+async def test_the_head_goes_with_the_first_chunk_in_the_same_loop_turn() -> None:
+    async def body() -> AsyncGenerator[bytes, None]:
+        yield b"data: first\n\n"  # ready at once: the pipeline answers after the first event
+        await asyncio.sleep(0.01)
+        yield b"data: later\n\n"
+
+    never = asyncio.Event()
+
+    async def receive() -> Message:
+        await never.wait()
+        return {"type": "http.disconnect"}
+
+    seen: list[object] = []
+
+    async def send(message: Message) -> None:
+        seen.append(message["type"])
+
+    async def turns() -> None:  # marks every turn of the event loop
+        while True:
+            seen.append("turn")
+            await asyncio.sleep(0)
+
+    ticker = asyncio.ensure_future(turns())
+    await asyncio.wait_for(EventStreamResponse(body())({"type": "http"}, receive, send), 5)
+    ticker.cancel()
+    messages = [m for m in seen if m != "turn"]
+    assert messages == ["http.response.start", "http.response.body", "http.response.body"]
+    start = seen.index("http.response.start")
+    assert seen[start + 1] == "http.response.body"  # no turn in between: one write with uvicorn
