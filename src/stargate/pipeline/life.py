@@ -274,7 +274,7 @@ class Pipeline:
                     raise
                 self._router.health.succeeded(deployment)
                 usage = usage_of(result)
-                record.succeeded(deployment, usage)
+                record.succeeded(deployment, usage, ctx.after)
                 ctx.cost_micro, ctx.served_by = record.cost_micro, deployment
                 return result
             raise AssertionError("a model group always has a deployment")  # pragma: no cover
@@ -356,7 +356,7 @@ class Pipeline:
             if failure is not None:
                 record.failed(deployment, failure, usage=usage)
             else:
-                record.succeeded(deployment, usage)
+                record.succeeded(deployment, usage, ctx.after)
 
     # --- the canonical core, for dialects translated to it ----------------------------------
 

@@ -13,6 +13,7 @@ from stargate.core import Usage
 from stargate.core.cost import cost_micro
 from stargate.errors import StargateError
 from stargate.governance.admission import BudgetState
+from stargate.pipeline.after import AfterResponse
 from stargate.pipeline.principals import Principal
 from stargate.routing.health import Health
 from stargate.telemetry import Metrics, RequestLabels
@@ -179,7 +180,13 @@ class RequestRecord:
         if self.first_item_at is None:
             self.first_item_at = self.recorder.clock()
 
-    def succeeded(self, deployment: Deployment, usage: Usage | None) -> None:
+    def succeeded(
+        self, deployment: Deployment, usage: Usage | None, after: AfterResponse | None = None
+    ) -> None:
+        """The request was answered. Its ledger row is recorded now (before the response goes
+        out: a process killed right after answering still has it); its metrics, trace and
+        access-log line, which change nothing the caller receives, wait for ``after`` when
+        given (the response is sent first)."""
         if self.finished:
             return
         self.finished = True
@@ -187,6 +194,16 @@ class RequestRecord:
         cost = cost_micro(usage, deployment.info) if usage is not None else None
         self.cost_micro, self.served_by = cost, deployment
         ttft = self.first_item_at - self.upstream_started if self.first_item_at else None
+        self._spend(deployment, usage, cost, 200, "", now, ttft)
+
+        async def report() -> None:
+            self._report_success(deployment, usage, cost, now, ttft)
+
+        if after is None or not after.add(report):
+            self._report_success(deployment, usage, cost, now, ttft)
+
+    def _report_success(self, deployment: Deployment, usage: Usage | None, cost: int | None,
+                        now: float, ttft: float | None) -> None:  # fmt: skip
         labels = self.labels(deployment)
         metrics = self.recorder.metrics
         metrics.observe_attempt(labels, status=200, exception_class="")
@@ -199,7 +216,7 @@ class RequestRecord:
             self.attempt_trace = None
         self.trace.succeed(usage=usage, cost_micro=cost, response_model=deployment.model,
                            ttft_s=ttft)  # fmt: skip
-        self._end(deployment, usage, cost, 200, "", now, ttft)
+        self._report_end(deployment, usage, cost, 200, "", now)
 
     def failed(
         self, deployment: Deployment | None, err: BaseException, usage: Usage | None = None
@@ -224,10 +241,11 @@ class RequestRecord:
             self.attempt_trace.fail(status=status, error_class=error_class)
             self.attempt_trace = None
         self.trace.fail(status=status, error_class=error_class)
-        self._end(deployment, usage, cost, status, error_class, now, None)
+        self._spend(deployment, usage, cost, status, error_class, now, None)
+        self._report_end(deployment, usage, cost, status, error_class, now)
 
-    def _end(self, deployment: Deployment | None, usage: Usage | None, cost: int | None,
-             status: int, error_class: str, now: float, ttft: float | None) -> None:  # fmt: skip
+    def _report_end(self, deployment: Deployment | None, usage: Usage | None, cost: int | None,
+                    status: int, error_class: str, now: float) -> None:  # fmt: skip
         recorder = self.recorder
         recorder.metrics.request_finished()
         recorder.access_log.request(
@@ -237,8 +255,12 @@ class RequestRecord:
             deployment_id=deployment.id if deployment else "", stream=self.stream,
             error_class=error_class, trace_id=self.trace.trace_id,
         )  # fmt: skip
-        if recorder.on_outcome is not None:
-            recorder.on_outcome(
+
+    def _spend(self, deployment: Deployment | None, usage: Usage | None, cost: int | None,
+               status: int, error_class: str, now: float, ttft: float | None) -> None:  # fmt: skip
+        on_outcome = self.recorder.on_outcome
+        if on_outcome is not None:
+            on_outcome(
                 Outcome(
                     self.request_id,
                     self.route,

@@ -11,7 +11,7 @@ from stargate.governance.durations import parse_window
 from stargate.governance.policy import BudgetWindow, Limits
 from stargate.pipeline import Gate, Pipeline, Principal, RequestContext
 from stargate.pipeline.after import AfterResponse
-from stargate.pipeline.records import Recorder
+from stargate.pipeline.records import Outcome, Recorder
 from stargate.providers.base import CallContext, Provider
 from stargate.routing import Router
 from stargate.store.counters_memory import MemoryCounters
@@ -38,12 +38,12 @@ class Providers:
         return Answers()  # type: ignore[return-value]
 
 
-def pipeline(counters: MemoryCounters) -> Pipeline:
+def pipeline(counters: MemoryCounters, recorder: Recorder | None = None) -> Pipeline:
     deployment = Deployment(id="d", model_name="m", provider="bedrock", model="x", info=PRICED)
     return Pipeline(
         router=Router([deployment]),
         providers=Providers(),
-        recorder=Recorder(Metrics()),
+        recorder=recorder or Recorder(Metrics()),
         master_key=None,
         gate=Gate(counters, clock=lambda: NOW, access_groups_of=lambda _: frozenset()),
     )
@@ -73,3 +73,21 @@ async def test_without_it_or_once_it_ran_settlement_happens_before_returning() -
         ctx = RequestContext(f"r{number}", "/v1/chat/completions", 0.0, after=after)
         await pipeline(counters).complete(chat(), PRINCIPAL, ctx)
         assert await counters.spent("key:h", key) == 150 * number
+
+
+def _requests_counted(metrics: Metrics) -> bool:
+    return b"litellm_proxy_total_requests_metric_total{" in metrics.exposition()
+
+
+async def test_the_ledger_row_is_recorded_before_the_response_and_the_metrics_after() -> None:
+    outcomes: list[Outcome] = []
+    metrics = Metrics()
+    recorder = Recorder(metrics, on_outcome=outcomes.append)
+    after = AfterResponse()
+    ctx = RequestContext("r1", "/v1/chat/completions", 0.0, after=after)
+    await pipeline(MemoryCounters(clock=lambda: NOW), recorder).complete(chat(), PRINCIPAL, ctx)
+    assert [o.request_id for o in outcomes] == ["r1"]  # journaled before the answer goes out
+    assert outcomes[0].cost_micro == ctx.cost_micro == 150  # the cost headers have it too
+    assert not _requests_counted(metrics)
+    await after.run()
+    assert _requests_counted(metrics)
