@@ -10,7 +10,9 @@ wrapper, the retry object, response parsing). This module does only what
   attempt at a time; concurrent callers wait for the same one). No pool, no lock: every call
   writes its command (a transaction: its whole MULTI … EXEC group) with one ``transport.write``
   and waits on a future; replies are matched to the waiting futures in FIFO order, which is the
-  order Redis answers one connection in.
+  order Redis answers one connection in. A command sent while nothing is in flight is written
+  at once; while others are, the commands of one turn of the event loop are written together at
+  its end (one system call for a burst of requests' admissions and settlements, in order).
 - Bounds: connecting (with AUTH, SELECT and CLIENT SETNAME from the URL) takes at most
   ``timeout``, and so does each round trip. A call that times out leaves its place in the queue:
   its late reply is read and dropped, so the FIFO never shifts. A connection that owes replies and
@@ -193,6 +195,8 @@ class _Connection(asyncio.Protocol):
         self.failure: RedisUnavailable | None = None  # set once the connection is unusable
         self.owed_since = 0.0  # since when the oldest owed reply has been awaited without news
         self.gone: asyncio.Future[None] = loop.create_future()
+        # Commands submitted while others are in flight, written together at the end of the turn.
+        self.outgoing: list[bytes] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -210,8 +214,20 @@ class _Connection(asyncio.Protocol):
         if replies > 1:
             pending.extend([None] * (replies - 1))
         pending.append(future)
-        self.transport.write(payload)
+        if self.outgoing is not None:
+            self.outgoing.append(payload)
+        elif len(pending) == replies:  # nothing else in flight: at once
+            self.transport.write(payload)
+        else:  # calls in flight: what this turn of the loop sends goes in one write
+            self.outgoing = [payload]
+            self.loop.call_soon(self._write_outgoing)
         return future
+
+    def _write_outgoing(self) -> None:
+        outgoing, self.outgoing = self.outgoing, None
+        transport = self.transport
+        if outgoing and self.failure is None and transport and not transport.is_closing():
+            transport.write(b"".join(outgoing))
 
     def data_received(self, data: bytes) -> None:
         reader = self.reader
