@@ -100,6 +100,29 @@ async def test_two_thousand_concurrent_calls_each_get_their_own_reply(
         assert reply == (f"v{i}" if i % 2 else f"e{i}")
 
 
+async def test_calls_made_while_others_are_in_flight_share_one_write(wire: RedisWire) -> None:
+    assert await wire.command("ECHO", "connected") == "connected"
+    conn = wire._conn
+    assert conn is not None
+    transport = conn.transport
+    writes: list[bytes] = []
+
+    class Spy:
+        def write(self, data: bytes) -> None:
+            writes.append(data)
+            transport.write(data)  # type: ignore[union-attr]
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(transport, name)
+
+    conn.transport = Spy()  # type: ignore[assignment]
+    replies = await asyncio.gather(*(wire.command("ECHO", f"m{i}") for i in range(10)))
+    assert replies == [f"m{i}" for i in range(10)]
+    assert len(writes) == 2  # the first at once (nothing in flight), the nine others together
+    assert await wire.command("ECHO", "alone") == "alone"
+    assert len(writes) == 3  # nothing in flight again: at once
+
+
 async def test_scripts_are_sent_again_after_script_flush(
     wire: RedisWire, redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
