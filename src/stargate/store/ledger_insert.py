@@ -39,11 +39,10 @@ from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stargate.store.ledger_rows import COLUMNS, SpendRow, clipped_values, json_safe
-from stargate.store.ledger_tables import ROLLUP_DIMENSIONS, spend_daily, spend_logs
+from stargate.store.ledger_tables import ROLLUP_COUNTS, ROLLUP_DIMENSIONS, spend_daily, spend_logs
 from stargate.store.tables import UtcDateTime
 
 __all__ = [
-    "ROLLUP_COUNTS",
     "RollupValues",
     "insert_logs",
     "log_values",
@@ -51,16 +50,6 @@ __all__ = [
     "upsert_rollups",
 ]
 
-ROLLUP_COUNTS = (
-    "requests",
-    "failed_requests",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cost_micro",
-    "unpriced_requests",
-)
 # One rollup: the day, the dimensions, key_alias (None keeps the stored one), then the counts.
 RollupValues = list[Any]
 _ROLLUP_COLUMNS = ("day", *ROLLUP_DIMENSIONS, "key_alias", *ROLLUP_COUNTS)

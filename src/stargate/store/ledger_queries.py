@@ -19,7 +19,7 @@ from sqlalchemy import BigInteger, ColumnElement, Select, and_, cast, func, sele
 
 from stargate.store.database import Database
 from stargate.store.ledger_rows import SpendRow
-from stargate.store.ledger_tables import spend_daily, spend_logs
+from stargate.store.ledger_tables import ROLLUP_COUNTS, spend_daily, spend_logs
 
 __all__ = [
     "GROUPABLE",
@@ -35,16 +35,7 @@ __all__ = [
 ]
 
 GROUPABLE = frozenset({"day", "key_hash", "key_id", "user_id", "team_id", "model", "provider"})
-_SUMS = (
-    "requests",
-    "failed_requests",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cost_micro",
-    "unpriced_requests",
-)
+_SUMS = ROLLUP_COUNTS
 _ROW_FIELDS = tuple(column.name for column in spend_logs.columns)
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
 
 from stargate.store.tables import Json, UtcDateTime, metadata
 
-__all__ = ["LEDGER_TABLES", "ROLLUP_DIMENSIONS", "spend_daily", "spend_logs"]
+__all__ = ["LEDGER_TABLES", "ROLLUP_COUNTS", "ROLLUP_DIMENSIONS", "spend_daily", "spend_logs"]
 
 spend_logs = Table(
     "spend_logs",
@@ -73,6 +73,17 @@ spend_logs = Table(
 
 # The columns a daily rollup is unique on, besides its day.
 ROLLUP_DIMENSIONS = ("key_hash", "key_id", "user_id", "team_id", "model", "provider")
+# What a daily rollup adds up.
+ROLLUP_COUNTS = (
+    "requests",
+    "failed_requests",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_micro",
+    "unpriced_requests",
+)
 
 spend_daily = Table(
     "spend_daily",

@@ -21,14 +21,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stargate.store.database import Database
-from stargate.store.ledger_insert import (
-    ROLLUP_COUNTS,
-    RollupValues,
-    insert_logs,
-    refused_values,
-    upsert_rollups,
-)
+from stargate.store.ledger_insert import RollupValues, insert_logs, refused_values, upsert_rollups
 from stargate.store.ledger_rows import SpendRow
+from stargate.store.ledger_tables import ROLLUP_COUNTS
 
 __all__ = ["WriteResult", "insert_rows", "write_rows"]
 
