@@ -8,6 +8,12 @@ from starlette.types import Message
 from stargate.api.streaming import MAX_PENDING, EventStreamResponse
 
 
+async def staying() -> Message:
+    """A client that stays to the end: nothing more arrives from it."""
+    await asyncio.Event().wait()
+    return {"type": "http.disconnect"}
+
+
 async def test_disconnect_closes_the_body_at_once() -> None:
     closed = asyncio.Event()
     sent: list[Message] = []
@@ -44,18 +50,12 @@ async def test_complete_stream_ends_the_response() -> None:
         for i in range(3):
             yield f"data: {i}\n\n".encode()
 
-    never = asyncio.Event()
-
-    async def receive() -> Message:
-        await never.wait()
-        return {"type": "http.disconnect"}
-
     sent: list[Message] = []
 
     async def send(message: Message) -> None:
         sent.append(message)
 
-    await asyncio.wait_for(EventStreamResponse(body())({"type": "http"}, receive, send), 5)
+    await asyncio.wait_for(EventStreamResponse(body())({"type": "http"}, staying, send), 5)
     # Produced without a wait in between: written at once, with the end of the response.
     assert [m.get("body") for m in sent[1:]] == [b"data: 0\n\ndata: 1\n\ndata: 2\n\n"]
     assert sent[-1]["more_body"] is False
@@ -69,12 +69,6 @@ async def test_keepalive_pings_while_the_body_is_silent() -> None:
         await release.wait()
         yield b"event: message_stop\n\n"
 
-    never = asyncio.Event()
-
-    async def receive() -> Message:
-        await never.wait()
-        return {"type": "http.disconnect"}
-
     sent: list[Message] = []
 
     async def send(message: Message) -> None:
@@ -84,7 +78,7 @@ async def test_keepalive_pings_while_the_body_is_silent() -> None:
             release.set()
 
     response = EventStreamResponse(body(), keepalive=(0.02, b"event: ping\n\n"))
-    await asyncio.wait_for(response({"type": "http"}, receive, send), timeout=5)
+    await asyncio.wait_for(response({"type": "http"}, staying, send), timeout=5)
     bodies = [m.get("body") for m in sent[1:]]
     assert bodies[0] == b"event: message_start\n\n"
     assert bodies[1:4] == [b"event: ping\n\n"] * 3
@@ -100,12 +94,6 @@ async def test_what_is_ready_goes_in_one_write_and_nothing_waits_for_more() -> N
             for event in batch:
                 yield event
 
-    never = asyncio.Event()
-
-    async def receive() -> Message:
-        await never.wait()
-        return {"type": "http.disconnect"}
-
     sent: list[Message] = []
 
     async def send(message: Message) -> None:
@@ -115,7 +103,7 @@ async def test_what_is_ready_goes_in_one_write_and_nothing_waits_for_more() -> N
         while len(sent) < count:
             await asyncio.sleep(0)
 
-    response = asyncio.ensure_future(EventStreamResponse(body())({"type": "http"}, receive, send))
+    response = asyncio.ensure_future(EventStreamResponse(body())({"type": "http"}, staying, send))
     await upstream.put([b"a\n\n"])
     await asyncio.wait_for(sent_count(2), 5)  # written while the body waits for more
     await upstream.put([b"b\n\n", b"c\n\n", b"d\n\n"])
@@ -135,12 +123,6 @@ async def test_a_slow_client_slows_the_reading_of_the_body() -> None:
             produced += 1
             yield b"x" * (64 * 1024)
 
-    never = asyncio.Event()
-
-    async def receive() -> Message:
-        await never.wait()
-        return {"type": "http.disconnect"}
-
     client = asyncio.Event()
     sent: list[Message] = []
 
@@ -149,7 +131,7 @@ async def test_a_slow_client_slows_the_reading_of_the_body() -> None:
             await client.wait()  # the client does not read
         sent.append(message)
 
-    response = asyncio.ensure_future(EventStreamResponse(body())({"type": "http"}, receive, send))
+    response = asyncio.ensure_future(EventStreamResponse(body())({"type": "http"}, staying, send))
     for _ in range(50):
         await asyncio.sleep(0)
     assert produced <= 2 * (MAX_PENDING // (64 * 1024) + 1)  # bounded, not the whole body
@@ -164,12 +146,6 @@ async def test_the_head_goes_with_the_first_chunk_in_the_same_loop_turn() -> Non
         await asyncio.sleep(0.01)
         yield b"data: later\n\n"
 
-    never = asyncio.Event()
-
-    async def receive() -> Message:
-        await never.wait()
-        return {"type": "http.disconnect"}
-
     seen: list[object] = []
 
     async def send(message: Message) -> None:
@@ -181,7 +157,7 @@ async def test_the_head_goes_with_the_first_chunk_in_the_same_loop_turn() -> Non
             await asyncio.sleep(0)
 
     ticker = asyncio.ensure_future(turns())
-    await asyncio.wait_for(EventStreamResponse(body())({"type": "http"}, receive, send), 5)
+    await asyncio.wait_for(EventStreamResponse(body())({"type": "http"}, staying, send), 5)
     ticker.cancel()
     messages = [m for m in seen if m != "turn"]
     assert messages == ["http.response.start", "http.response.body", "http.response.body"]
