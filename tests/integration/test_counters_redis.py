@@ -293,10 +293,111 @@ async def test_every_key_lives_under_the_prefix_and_expires_unless_it_must_not(
         day_ttl = (timedelta(hours=3) + timedelta(seconds=WINDOW_GRACE_SECONDS)).total_seconds()
         assert ttl["b:key:k|d:today"] == pytest.approx(day_ttl * 1000, abs=5_000)
         assert ttl["b:key:k|all"] == -1  # a lifetime budget never expires
-        for log in ("q:key:k", "t:key:k", "tk:key:k"):
-            assert 0 < ttl[log] <= 61_000
+        for log in ("q:key:k", "t:key:k", "tk:key:k"):  # set at most once a second, for 62 s
+            assert 0 < ttl[log] <= 62_000
         assert 0 < ttl["r:r"] <= RECORD_GRACE_SECONDS * 1000
-        assert client.hgetall(f"{{{prefix}}}:b:key:k|d:today") == {"spent": "40", "reserved": "0"}
+        ends = int((reset + timedelta(seconds=WINDOW_GRACE_SECONDS)).timestamp() * 1000)
+        assert client.hgetall(f"{{{prefix}}}:b:key:k|d:today") == {
+            "spent": "40",
+            "reserved": "0",
+            "e": str(ends),  # the expiry set on it, so later admissions need not set it again
+        }
+    finally:
+        client.close()
+
+
+async def test_a_budget_counters_expiry_is_set_once_and_each_window_gets_its_own(
+    counters: RedisCounters, redis_url: str, prefix: str
+) -> None:
+    """The expiry is set by the admission that makes the counter (and kept in it, as ``e``), not
+    again by later ones; the next window's counter gets its own."""
+    now = datetime.now(UTC)
+    grace = timedelta(seconds=WINDOW_GRACE_SECONDS)
+    today, tomorrow = now + timedelta(hours=3), now + timedelta(hours=27)
+    key = f"{{{prefix}}}:b:key:k|"
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        check = ScopeCheck("key:k", (BudgetCheck("d:1", 10_000, today),))
+        await counters.admit(AdmissionRequest("a", (check,), 10, 0, now, 60))
+        expected = (today + grace - now).total_seconds() * 1000
+        assert client.pttl(key + "d:1") == pytest.approx(expected, abs=5_000)
+        assert client.hget(key + "d:1", "e") == str(int((today + grace).timestamp() * 1000))
+        client.pexpire(key + "d:1", 3_600_000)  # were it set again, it would be seen
+        await counters.admit(AdmissionRequest("b", (check,), 10, 0, now, 60))
+        assert client.pttl(key + "d:1") <= 3_600_000
+        assert client.hget(key + "d:1", "reserved") == "20"
+
+        later = ScopeCheck("key:k", (BudgetCheck("d:2", 10_000, tomorrow),))
+        await counters.admit(AdmissionRequest("c", (later,), 10, 0, now, 60))
+        expected = (tomorrow + grace - now).total_seconds() * 1000
+        assert client.pttl(key + "d:2") == pytest.approx(expected, abs=5_000)
+        assert client.pttl(key + "d:1") > 0  # the old window's counter still goes in time
+
+        client.delete(key + "d:2")  # gone (evicted, say): made again, with its expiry
+        await counters.admit(AdmissionRequest("d", (later,), 10, 0, now, 60))
+        assert client.pttl(key + "d:2") == pytest.approx(expected, abs=5_000)
+    finally:
+        client.close()
+
+
+async def test_the_sliding_logs_expiry_is_set_at_most_once_a_second_and_never_lost(
+    counters: RedisCounters, redis_url: str, prefix: str
+) -> None:
+    """A scope with a TPM limit sets its logs' expiry (62 s) at most once a second, so each
+    log still lives at least 61 s after its last entry and vanishes when idle; a log made
+    again within that second (evicted, say) gets its expiry at once. A scope with only an RPM
+    limit sets it (61 s) on every admission."""
+    now = datetime.now(UTC)
+    logs = [f"{{{prefix}}}:{kind}:key:k" for kind in ("q", "t", "tk")]
+    team = f"{{{prefix}}}:q:team:t"
+    key_check = ScopeCheck("key:k", rpm=1000, tpm=10**9)
+    team_check = ScopeCheck("team:t", rpm=1000)
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+
+    async def admit(rid: str, at: datetime) -> None:
+        outcome = await counters.admit(AdmissionRequest(rid, (key_check, team_check), 0, 5, at, 60))
+        assert isinstance(outcome, Admitted)
+
+    try:
+        await admit("a", now)
+        assert all(61_000 < client.pttl(log) <= 62_000 for log in logs)
+        assert 60_000 < client.pttl(team) <= 61_000
+        for log in [*logs, team]:
+            client.pexpire(log, 30_000)  # were it set again, it would be seen
+        await admit("b", now + timedelta(milliseconds=900))  # within the second: left alone
+        assert all(0 < client.pttl(log) <= 30_000 for log in logs)
+        assert 60_000 < client.pttl(team) <= 61_000  # RPM only: set every time
+        await admit("c", now + timedelta(milliseconds=1000))  # a second on: set again
+        assert all(61_000 < client.pttl(log) <= 62_000 for log in logs)
+
+        client.delete(logs[0], logs[1])  # gone within the second: made again with an expiry
+        await admit("d", now + timedelta(milliseconds=1100))
+        assert all(61_000 < client.pttl(log) <= 62_000 for log in logs)
+        assert client.zcard(logs[0]) == 1
+        assert client.hget(logs[2], "") == "20"  # every admission's tokens still counted
+
+        await admit("e", now - timedelta(seconds=5))  # a replica whose clock is behind
+        assert all(61_000 < client.pttl(log) <= 62_000 for log in logs)
+    finally:
+        client.close()
+
+
+async def test_an_idle_sliding_log_vanishes(
+    counters: RedisCounters, redis_url: str, prefix: str
+) -> None:
+    """Shortened by hand (the real one is 62 s): with no admission to set it again, it goes."""
+    now = datetime.now(UTC)
+    check = ScopeCheck("key:k", rpm=1000, tpm=10**9)
+    await counters.admit(AdmissionRequest("a", (check,), 0, 5, now, 60))
+    assert await counters.settle("a", 0, 3)
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        logs = [f"{{{prefix}}}:{kind}:key:k" for kind in ("q", "t", "tk")]
+        assert all(client.pttl(log) > 0 for log in logs)  # the settlement left them as they were
+        for log in logs:
+            client.pexpire(log, 50)
+        await asyncio.sleep(0.2)
+        assert client.exists(*logs) == 0
     finally:
         client.close()
 

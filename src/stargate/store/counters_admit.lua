@@ -1,37 +1,67 @@
 -- One admission, atomically: release expired leases, check every rate limit and budget of every
 -- scope, and reserve everywhere or nowhere. Called with EVALSHA by stargate.store.counters_redis.
 --
+-- Every redis.call costs the script far more than the command itself, and so does decoding JSON:
+-- the arguments come as plain strings (numbers in decimal, keys made by the client), a value
+-- read once is not read again, and an expiry that already holds is not set again.
+--
 -- ARGV[1]  key prefix, "{name}:" (one hash tag for every key the scripts touch)
--- ARGV[2]  JSON: {rid, now (ms), lease (ms), micro, tokens, grace (s a finished record is kept),
---          checks: [{s: scope, rpm, tpm, par (-1: no limit),
---                    b: [{w: window key, l: limit, ttl: ms the counter lives (0: forever)}]}]}
+-- ARGV[2]  request id
+-- ARGV[3]  now (epoch ms)          ARGV[4]  now - 60000 (the sliding minute's start, included)
+-- ARGV[5]  lease deadline (ms)     ARGV[6]  micro-dollars to reserve    ARGV[7]  tokens to reserve
+-- ARGV[8]  seconds a finished record is kept (after its lease's end, for a late settle)
+-- ARGV[9]  the record's b: JSON list of the budget keys   ARGV[10]  its l: JSON list of the scopes
+-- ARGV[11] its tp: JSON list of the scopes with a TPM limit
+-- ARGV[12...] the checks, one after the other:
+--          scope, rpm, tpm, parallel (-1: no limit), number of budgets n,
+--          then n times: budget key, limit, the instant (epoch ms) the counter may go (0: never)
 --
 -- Keys, under the prefix:
---   b:<scope>|<window>  HASH spent, reserved          (a budget window instance)
+--   b:<scope>|<window>  HASH spent, reserved, e       (a budget window instance; e: the expiry
+--                                                     last set on it, so it is set only once)
 --   l:<scope>           ZSET request id -> lease deadline (ms)
 --   q:<scope>           ZSET request id -> admission time (ms)        (RPM log)
 --   t:<scope>           ZSET request id -> admission time (ms)        (TPM log)
---   tk:<scope>          HASH request id -> tokens, "" -> total        (TPM log)
---   r:<rid>             HASH st (a active | x lease expired | s settled), m, b, l, tp
+--   tk:<scope>          HASH request id -> tokens, "" -> total,       (TPM log)
+--                            "#r" -> when the logs' expiry was last set (ms; "#" is never in an id)
+--   r:<rid>             HASH st (a active | x lease expired | s settled), m, b, l, tp,
+--                            k (tokens reserved; records written before it lack it)
+--
+-- The sliding logs live 62 s after their expiry is set, which is done at most once a second per
+-- scope with a TPM limit (whenever a log is new), so each lives at least 61 s after its last
+-- entry, as when every admission set it to 61 s (older scripts still do: both work on the same
+-- keys). RPM logs of scopes without a TPM limit are still set on every admission.
 --
 -- Reply: {"ok", budgets, rates} | {"rpm"|"tpm"|"parallel", check index, retry ms or ""}
 --      | {"budget", budget index, budgets} | {"done", state}
 -- where budgets = {spent, reserved, ...} per budget and rates = {used, oldest ms or "", ...} per
--- rate limit, in the order of the checks (RPM before TPM), all as decimal strings.
+-- rate limit, in the order of the checks (RPM before TPM), as decimal strings or integers.
 
-local P = ARGV[1]
-local req = cjson.decode(ARGV[2])
-local rid = req.rid
-local now = req.now
+local P, rid, now_s, cutoff, deadline = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local micro_s, tokens_s = ARGV[6], ARGV[7]
+local now, micro, tokens = tonumber(now_s), tonumber(micro_s), tonumber(tokens_s)
 local WINDOW = 60000
+local LOG_TTL = '62000' -- set at most once a second
+local RPM_TTL = '61000' -- set by every admission
+local MARK = '#r'
 
 local function I(n)
   return string.format('%d', n)
 end
 
+-- Where each check starts in ARGV.
+local at = {}
+do
+  local k, last = 12, #ARGV
+  while k <= last do
+    at[#at + 1] = k
+    k = k + 5 + 3 * tonumber(ARGV[k + 4])
+  end
+end
+
 -- A lease ran out: give back its reservation everywhere, keep the record for a late settle
 -- until the grace after the lease's end.
-local function expire(id, deadline, lease_key)
+local function expire(id, ends, lease_key)
   local rk = P .. 'r:' .. id
   local rec = redis.call('HMGET', rk, 'st', 'm', 'b', 'l')
   if rec[1] == 'a' then
@@ -44,7 +74,7 @@ local function expire(id, deadline, lease_key)
     for _, s in ipairs(cjson.decode(rec[4])) do
       redis.call('ZREM', P .. 'l:' .. s, id)
     end
-    local keep = deadline + req.grace * 1000 - now
+    local keep = ends + tonumber(ARGV[8]) * 1000 - now
     if keep > 0 then
       redis.call('HSET', rk, 'st', 'x')
       redis.call('PEXPIRE', rk, I(keep))
@@ -55,25 +85,6 @@ local function expire(id, deadline, lease_key)
   redis.call('ZREM', lease_key, id)
 end
 
--- Admissions that left the sliding minute stop counting against TPM (in slices, as unpack is
--- bounded by Lua's stack).
-local function purge_tokens(s)
-  local tz, tk = P .. 't:' .. s, P .. 'tk:' .. s
-  local old = redis.call('ZRANGEBYSCORE', tz, '-inf', I(now - WINDOW))
-  local gone = 0
-  for i = 1, #old, 1000 do
-    local slice = {unpack(old, i, math.min(i + 999, #old))}
-    for _, amount in ipairs(redis.call('HMGET', tk, unpack(slice))) do
-      gone = gone + (tonumber(amount) or 0)
-    end
-    redis.call('HDEL', tk, unpack(slice))
-  end
-  if #old > 0 then
-    redis.call('HINCRBY', tk, '', I(-gone))
-    redis.call('ZREMRANGEBYSCORE', tz, '-inf', I(now - WINDOW))
-  end
-end
-
 local function oldest(zkey)
   local first = redis.call('ZRANGE', zkey, 0, 0, 'WITHSCORES')
   if #first == 0 then
@@ -82,31 +93,33 @@ local function oldest(zkey)
   return first[2]
 end
 
+-- What an id admitted before holds, read afresh.
 local function tally()
   local budgets, rates = {}, {}
-  for _, c in ipairs(req.checks) do
-    for _, b in ipairs(c.b) do
-      local v = redis.call('HMGET', P .. 'b:' .. c.s .. '|' .. b.w, 'spent', 'reserved')
+  for _, k in ipairs(at) do
+    local s = ARGV[k]
+    for j = k + 5, k + 2 + 3 * tonumber(ARGV[k + 4]), 3 do
+      local v = redis.call('HMGET', ARGV[j], 'spent', 'reserved')
       budgets[#budgets + 1] = v[1] or '0'
       budgets[#budgets + 1] = v[2] or '0'
     end
-    if c.rpm >= 0 then
-      local q = P .. 'q:' .. c.s
-      rates[#rates + 1] = I(redis.call('ZCARD', q))
+    if tonumber(ARGV[k + 1]) >= 0 then
+      local q = P .. 'q:' .. s
+      rates[#rates + 1] = redis.call('ZCARD', q)
       rates[#rates + 1] = oldest(q)
     end
-    if c.tpm >= 0 then
-      rates[#rates + 1] = redis.call('HGET', P .. 'tk:' .. c.s, '') or '0'
-      rates[#rates + 1] = oldest(P .. 't:' .. c.s)
+    if tonumber(ARGV[k + 2]) >= 0 then
+      rates[#rates + 1] = redis.call('HGET', P .. 'tk:' .. s, '') or '0'
+      rates[#rates + 1] = oldest(P .. 't:' .. s)
     end
   end
   return budgets, rates
 end
 
 -- 1. Expired leases of every scope named here stop counting.
-for _, c in ipairs(req.checks) do
-  local lk = P .. 'l:' .. c.s
-  local ended = redis.call('ZRANGEBYSCORE', lk, '-inf', I(now), 'WITHSCORES')
+for _, k in ipairs(at) do
+  local lk = P .. 'l:' .. ARGV[k]
+  local ended = redis.call('ZRANGEBYSCORE', lk, '-inf', now_s, 'WITHSCORES')
   for j = 1, #ended, 2 do
     expire(ended[j], tonumber(ended[j + 1]), lk)
   end
@@ -123,93 +136,171 @@ if state then
 end
 
 -- 3. Rate limits, scope by scope: requests and tokens in the sliding minute, then parallel.
-for i, c in ipairs(req.checks) do
-  if c.rpm >= 0 then
-    local q = P .. 'q:' .. c.s
-    redis.call('ZREMRANGEBYSCORE', q, '-inf', I(now - WINDOW))
-    local count = redis.call('ZCARD', q)
-    if count + 1 > c.rpm then
-      local retry = ''
-      if c.rpm > 0 then
-        local leaving = redis.call('ZRANGE', q, count - c.rpm, count - c.rpm, 'WITHSCORES')
-        retry = I(math.max(0, tonumber(leaving[2]) + WINDOW - now))
-      end
-      return {'rpm', I(i), retry}
+-- What the TPM logs hold once admissions that left the minute are dropped (their tokens are
+-- taken off the total in tk, written back before any reply), per check.
+local counts, totals, marks, purged = {}, {}, {}, {}
+
+local function write_purges()
+  for i in pairs(purged) do
+    redis.call('HSET', P .. 'tk:' .. ARGV[at[i]], '', I(totals[i]))
+  end
+end
+
+-- Admissions that left the sliding minute stop counting against TPM (in slices, as unpack is
+-- bounded by Lua's stack); the total and the mark come with the first slice's tokens.
+local function tpm_total(i, tz, tk)
+  local old = redis.call('ZRANGEBYSCORE', tz, '-inf', cutoff)
+  local n = #old
+  local got = redis.call('HMGET', tk, '', MARK, unpack(old, 1, math.min(n, 998)))
+  local gone = 0
+  for j = 3, #got do
+    gone = gone + (tonumber(got[j]) or 0)
+  end
+  for j = 999, n, 1000 do
+    for _, amount in ipairs(redis.call('HMGET', tk, unpack(old, j, math.min(j + 999, n)))) do
+      gone = gone + (tonumber(amount) or 0)
     end
   end
-  if c.tpm >= 0 then
-    purge_tokens(c.s)
-    local tk = P .. 'tk:' .. c.s
-    local total = tonumber(redis.call('HGET', tk, '') or '0')
-    if total + req.tokens > c.tpm then
+  local total = (tonumber(got[1]) or 0) - gone
+  if n > 0 then
+    for j = 1, n, 1000 do
+      redis.call('HDEL', tk, unpack(old, j, math.min(j + 999, n)))
+    end
+    redis.call('ZREMRANGEBYSCORE', tz, '-inf', cutoff)
+    purged[i] = true
+  end
+  totals[i], marks[i] = total, got[2]
+  return total
+end
+
+for i, k in ipairs(at) do
+  local s = ARGV[k]
+  local rpm, tpm, par = tonumber(ARGV[k + 1]), tonumber(ARGV[k + 2]), tonumber(ARGV[k + 3])
+  if rpm >= 0 then
+    local q = P .. 'q:' .. s
+    redis.call('ZREMRANGEBYSCORE', q, '-inf', cutoff)
+    local count = redis.call('ZCARD', q)
+    if count + 1 > rpm then
       local retry = ''
-      if req.tokens <= c.tpm then
-        local log = redis.call('ZRANGE', P .. 't:' .. c.s, 0, -1, 'WITHSCORES')
+      if rpm > 0 then
+        local leaving = redis.call('ZRANGE', q, count - rpm, count - rpm, 'WITHSCORES')
+        retry = I(math.max(0, tonumber(leaving[2]) + WINDOW - now))
+      end
+      write_purges()
+      return {'rpm', I(i), retry}
+    end
+    counts[i] = count
+  end
+  if tpm >= 0 then
+    local tk = P .. 'tk:' .. s
+    local total = tpm_total(i, P .. 't:' .. s, tk)
+    if total + tokens > tpm then
+      local retry = ''
+      if tokens <= tpm then
+        local log = redis.call('ZRANGE', P .. 't:' .. s, 0, -1, 'WITHSCORES')
         local left = total
         for j = 1, #log, 2 do
           left = left - (tonumber(redis.call('HGET', tk, log[j])) or 0)
-          if left + req.tokens <= c.tpm then
+          if left + tokens <= tpm then
             retry = I(math.max(0, tonumber(log[j + 1]) + WINDOW - now))
             break
           end
         end
       end
+      write_purges()
       return {'tpm', I(i), retry}
     end
   end
-  if c.par >= 0 and redis.call('ZCARD', P .. 'l:' .. c.s) + 1 > c.par then
+  if par >= 0 and redis.call('ZCARD', P .. 'l:' .. s) + 1 > par then
+    write_purges()
     return {'parallel', I(i), ''}
   end
 end
 
 -- 4. Budgets: spent + reserved + this reservation within every limit.
-local index = 0
+local seen = {}
 local failed = nil
-for _, c in ipairs(req.checks) do
-  for _, b in ipairs(c.b) do
-    index = index + 1
-    local v = redis.call('HMGET', P .. 'b:' .. c.s .. '|' .. b.w, 'spent', 'reserved')
+for _, k in ipairs(at) do
+  for j = k + 5, k + 2 + 3 * tonumber(ARGV[k + 4]), 3 do
+    local v = redis.call('HMGET', ARGV[j], 'spent', 'reserved', 'e')
+    seen[#seen + 1] = v
     local used = (tonumber(v[1]) or 0) + (tonumber(v[2]) or 0)
-    if failed == nil and used + req.micro > b.l then
-      failed = index
+    if failed == nil and used + micro > tonumber(ARGV[j + 1]) then
+      failed = #seen
     end
   end
 end
 if failed ~= nil then
-  local budgets = tally()
+  write_purges()
+  local budgets = {}
+  for _, v in ipairs(seen) do
+    budgets[#budgets + 1] = v[1] or '0'
+    budgets[#budgets + 1] = v[2] or '0'
+  end
   return {'budget', I(failed), budgets}
 end
 
--- 5. Everything fits: reserve everywhere and record the request.
-local budget_keys, scopes, tpm_scopes = {}, {}, {}
-local deadline = I(now + req.lease)
-for _, c in ipairs(req.checks) do
-  scopes[#scopes + 1] = c.s
-  redis.call('ZADD', P .. 'l:' .. c.s, deadline, rid)
-  for _, b in ipairs(c.b) do
-    local bk = P .. 'b:' .. c.s .. '|' .. b.w
-    budget_keys[#budget_keys + 1] = bk
-    redis.call('HINCRBY', bk, 'reserved', I(req.micro))
-    if b.ttl > 0 then
-      redis.call('PEXPIRE', bk, I(b.ttl))
+-- 5. Everything fits: reserve everywhere and record the request; the tally from what was read.
+local budgets, rates = {}, {}
+local index = 0
+for i, k in ipairs(at) do
+  local s = ARGV[k]
+  redis.call('ZADD', P .. 'l:' .. s, deadline, rid)
+  for j = k + 5, k + 2 + 3 * tonumber(ARGV[k + 4]), 3 do
+    index = index + 1
+    local bk, ends = ARGV[j], ARGV[j + 2]
+    local reserved = redis.call('HINCRBY', bk, 'reserved', micro_s)
+    if ends ~= '0' and seen[index][3] ~= ends then
+      redis.call('PEXPIRE', bk, I(math.max(1, tonumber(ends) - now)))
+      redis.call('HSET', bk, 'e', ends)
+    end
+    budgets[#budgets + 1] = seen[index][1] or '0'
+    budgets[#budgets + 1] = reserved
+  end
+  local q = nil
+  local count = counts[i]
+  if count ~= nil then
+    q = P .. 'q:' .. s
+    local added = redis.call('ZADD', q, now_s, rid)
+    rates[#rates + 1] = count + added
+    if count == 0 and added == 1 then
+      rates[#rates + 1] = now_s -- alone in the log
+    else
+      rates[#rates + 1] = oldest(q)
     end
   end
-  if c.rpm >= 0 then
-    local q = P .. 'q:' .. c.s
-    redis.call('ZADD', q, I(now), rid)
-    redis.call('PEXPIRE', q, I(WINDOW + 1000))
-  end
-  if c.tpm >= 0 then
-    local tz, tk = P .. 't:' .. c.s, P .. 'tk:' .. c.s
-    tpm_scopes[#tpm_scopes + 1] = c.s
-    redis.call('ZADD', tz, I(now), rid)
-    redis.call('HSET', tk, rid, I(req.tokens))
-    redis.call('HINCRBY', tk, '', I(req.tokens))
-    redis.call('PEXPIRE', tz, I(WINDOW + 1000))
-    redis.call('PEXPIRE', tk, I(WINDOW + 1000))
+  local total = totals[i]
+  if total == nil then
+    if q ~= nil then
+      redis.call('PEXPIRE', q, RPM_TTL)
+    end
+  else
+    local tz, tk = P .. 't:' .. s, P .. 'tk:' .. s
+    local first = redis.call('ZRANGE', tz, 0, 0, 'WITHSCORES')
+    local added = redis.call('ZADD', tz, now_s, rid)
+    total = total + tokens
+    rates[#rates + 1] = total
+    if #first == 0 or (added == 1 and tonumber(first[2]) > now) then
+      rates[#rates + 1] = now_s
+    elseif added == 1 then
+      rates[#rates + 1] = first[2]
+    else
+      rates[#rates + 1] = oldest(tz)
+    end
+    local mark = tonumber(marks[i])
+    local since = mark and now - mark
+    if since and since >= 0 and since < 1000 and #first > 0 and count ~= 0 then
+      redis.call('HSET', tk, rid, tokens_s, '', I(total))
+    else
+      redis.call('HSET', tk, rid, tokens_s, '', I(total), MARK, now_s)
+      redis.call('PEXPIRE', tz, LOG_TTL)
+      redis.call('PEXPIRE', tk, LOG_TTL)
+      if q ~= nil then
+        redis.call('PEXPIRE', q, LOG_TTL)
+      end
+    end
   end
 end
-redis.call('HSET', P .. 'r:' .. rid, 'st', 'a', 'm', I(req.micro), 'b', cjson.encode(budget_keys),
-  'l', cjson.encode(scopes), 'tp', cjson.encode(tpm_scopes))
-local budgets, rates = tally()
+redis.call('HSET', P .. 'r:' .. rid, 'st', 'a', 'm', micro_s, 'b', ARGV[9], 'l', ARGV[10],
+  'tp', ARGV[11], 'k', tokens_s)
 return {'ok', budgets, rates}

@@ -68,9 +68,8 @@ DEFAULT_TIMEOUT_S = 1.0
 _UNREACHABLE = (OSError, TimeoutError)
 _WINDOW_GRACE = timedelta(seconds=WINDOW_GRACE_SECONDS)
 _RATE_REASONS: dict[str, RefusalReason] = {"rpm": "rpm", "tpm": "tpm", "parallel": "parallel"}
-# The JSON of an admission's checks, cut around each budget's ttl, and each budget's last instant.
-_ChecksJson = tuple[tuple[bytes, ...], tuple[int | None, ...]]
-_MEMO = "redis-json"
+_MINUTE_MS = 60_000  # the sliding minute of RPM and TPM limits
+_MEMO = "redis-argv:"
 
 
 def _script(name: str) -> str:
@@ -116,9 +115,9 @@ class RedisCounters:
         return self._prefix
 
     async def admit(self, request: AdmissionRequest) -> Admission:
-        payload = self._payload(request)
+        args = self._admit_args(request)
         try:
-            reply = await self._evalsha("admit", self._admit_script, self._prefix, payload)
+            reply = await self._evalsha("admit", self._admit_script, self._prefix, *args)
         except _UNREACHABLE as exc:
             if self._policy == "open":
                 _log.warning(
@@ -214,59 +213,48 @@ class RedisCounters:
     def _ttl_ms(reset_at: datetime, now: datetime) -> int:
         return _ttl_ms(reset_at, _ms(now))
 
-    def _payload(self, request: AdmissionRequest) -> bytes:
-        """The admission script's JSON argument (layout in ``counters_admit.lua``)."""
+    def _admit_args(self, request: AdmissionRequest) -> tuple[str | bytes | int, ...]:
+        """The admission script's ARGV after the prefix (layout in ``counters_admit.lua``)."""
         now = _ms(request.now)
-        chunks = [
-            b'{"rid":%b,"now":%d,"lease":%d,"micro":%d,"tokens":%d,"grace":%d,"checks":'
-            % (
-                orjson.dumps(request.request_id),
-                now,
-                request.lease_seconds * 1000,
-                request.reserve_micro,
-                request.reserve_tokens,
-                RECORD_GRACE_SECONDS,
-            )
-        ]
-        parts, ends = self._checks_json(request.scope_checks)
-        for part, end in zip(parts, ends, strict=False):  # one more part than budgets
-            chunks.append(part)
-            chunks.append(b"0" if end is None else b"%d" % max(1, end - now))
-        chunks.append(parts[-1])
-        return b"".join(chunks)
+        return (
+            request.request_id,
+            now,
+            now - _MINUTE_MS,
+            now + request.lease_seconds * 1000,
+            request.reserve_micro,
+            request.reserve_tokens,
+            RECORD_GRACE_SECONDS,
+            *self._checks_args(request.scope_checks),
+        )
 
-    @staticmethod
-    def _checks_json(checks: ScopeChecks) -> _ChecksJson:
-        """The checks' JSON around each budget's ``ttl`` (the one value that moves with
-        ``now``), and the instant (epoch ms) each budget's counter may be dropped; kept with
-        the checks, which a planner reuses for many requests."""
-        known = checks.memo.get(_MEMO)
+    def _checks_args(self, checks: ScopeChecks) -> tuple[str | bytes | int, ...]:
+        """What the script is told of the checks, the same for every request (a planner reuses
+        them for many): the record's three lists, as JSON, then each check with its budgets'
+        keys, limits and the instant (epoch ms) each budget's counter may go; kept with the
+        checks, per key prefix."""
+        name = _MEMO + self._prefix
+        known = checks.memo.get(name)
         if known is not None:
-            return cast(_ChecksJson, known)
-        parts: list[bytes] = []
-        ends: list[int | None] = []
-        text = b"["
-        for i, check in enumerate(checks):
-            text += b'%b{"s":%b,"rpm":%d,"tpm":%d,"par":%d,"b":[' % (
-                b"," if i else b"",
-                orjson.dumps(check.scope),
+            return cast(tuple[str | bytes | int, ...], known)
+        budget_keys = [self._budget_key(scope, window) for scope, window in checks.windows]
+        args: list[str | bytes | int] = [
+            orjson.dumps(budget_keys),
+            orjson.dumps(checks.scopes),
+            orjson.dumps(checks.tpm_scopes),
+        ]
+        for check in checks:
+            args += (
+                check.scope,
                 -1 if check.rpm is None else check.rpm,
                 -1 if check.tpm is None else check.tpm,
                 -1 if check.max_parallel is None else check.max_parallel,
+                len(check.budgets),
             )
-            for j, b in enumerate(check.budgets):
-                text += b'%b{"w":%b,"l":%d,"ttl":' % (
-                    b"," if j else b"",
-                    orjson.dumps(b.window_key),
-                    b.limit_micro,
-                )
-                parts.append(text)
-                ends.append(None if b.reset_at is None else _ms(b.reset_at + _WINDOW_GRACE))
-                text = b"}"
-            text += b"]}"
-        parts.append(text + b"]}")
-        template = (tuple(parts), tuple(ends))
-        checks.memo[_MEMO] = template
+            for b in check.budgets:
+                ends = 0 if b.reset_at is None else _ms(b.reset_at + _WINDOW_GRACE)
+                args += (self._budget_key(check.scope, b.window_key), b.limit_micro, ends)
+        template = tuple(args)
+        checks.memo[name] = template
         return template
 
     @staticmethod

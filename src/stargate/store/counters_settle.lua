@@ -10,48 +10,62 @@
 --
 -- Reply: 1 when this call settled the request, 0 when it was settled before or is unknown.
 
-local P, rid = ARGV[1], ARGV[2]
-local actual, tokens = tonumber(ARGV[3]), tonumber(ARGV[4])
+local P, rid, actual_s, tokens_s = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local rk = P .. 'r:' .. rid
 
-local function I(n)
-  return string.format('%d', n)
-end
-
-local rec = redis.call('HMGET', rk, 'st', 'm', 'b', 'l', 'tp')
+local rec = redis.call('HMGET', rk, 'st', 'm', 'b', 'l', 'tp', 'k')
 local state = rec[1]
 if not state or state == 's' then
   return 0
 end
-local budget_keys = cjson.decode(rec[3])
-if state == 'a' then
-  local m = tonumber(rec[2])
-  for _, bk in ipairs(budget_keys) do
-    if redis.call('EXISTS', bk) == 1 then
-      redis.call('HINCRBY', bk, 'reserved', I(-m))
+local active = state == 'a'
+-- A lease that ran out gave its reservation back already.
+local release = active and rec[2] ~= '0'
+local spend = actual_s ~= '0'
+if release or spend then
+  local minus = '-' .. rec[2]
+  local keys = cjson.decode(rec[3])
+  -- A counter that is gone belongs to a window that ended long ago: nothing to add to. One
+  -- EXISTS asks about them all; only when some are gone is each asked about.
+  local all = #keys == 0 or redis.call('EXISTS', unpack(keys)) == #keys
+  for _, bk in ipairs(keys) do
+    if all or redis.call('EXISTS', bk) == 1 then
+      if release then
+        redis.call('HINCRBY', bk, 'reserved', minus)
+      end
+      if spend then
+        redis.call('HINCRBY', bk, 'spent', actual_s)
+      end
     end
   end
+end
+if active then
   for _, s in ipairs(cjson.decode(rec[4])) do
     redis.call('ZREM', P .. 'l:' .. s, rid)
   end
 end
--- A counter that is gone belongs to a window that ended long ago: nothing to add to.
-if actual ~= 0 then
-  for _, bk in ipairs(budget_keys) do
-    if redis.call('EXISTS', bk) == 1 then
-      redis.call('HINCRBY', bk, 'spent', I(actual))
+-- The TPM logs count the actual tokens instead of the reserved ones, unless the admission left
+-- the sliding minute already.
+local reserved = rec[6]
+if reserved ~= tokens_s and rec[5] ~= '[]' and rec[5] ~= '{}' then
+  local tokens = tonumber(tokens_s)
+  for _, s in ipairs(cjson.decode(rec[5])) do
+    local tk = P .. 'tk:' .. s
+    if reserved then
+      if redis.call('HSET', tk, rid, tokens_s) == 0 then
+        redis.call('HINCRBY', tk, '', string.format('%d', tokens - tonumber(reserved)))
+      else
+        redis.call('HDEL', tk, rid) -- it had left: as it was
+      end
+    else -- a record from before k was kept: the log says what was reserved
+      local held = redis.call('HGET', tk, rid)
+      if held then
+        redis.call('HSET', tk, rid, tokens_s)
+        redis.call('HINCRBY', tk, '', string.format('%d', tokens - tonumber(held)))
+      end
     end
   end
 end
-for _, s in ipairs(cjson.decode(rec[5])) do
-  local tk = P .. 'tk:' .. s
-  local reserved = redis.call('HGET', tk, rid)
-  if reserved then
-    redis.call('HSET', tk, rid, I(tokens))
-    redis.call('HINCRBY', tk, '', I(tokens - tonumber(reserved)))
-  end
-end
-redis.call('HDEL', rk, 'm', 'b', 'l', 'tp')
-redis.call('HSET', rk, 'st', 's')
+redis.call('HSET', rk, 'st', 's', 'm', '', 'b', '', 'l', '', 'tp', '', 'k', '')
 redis.call('EXPIRE', rk, ARGV[5])
 return 1

@@ -1,10 +1,9 @@
-"""The admission script's JSON argument: built from pieces kept per set of checks, it says exactly
-what the script was always given (the same JSON value as a plain encoding of the request)."""
+"""The admission script's arguments: built from pieces kept per set of checks (and key prefix),
+they say exactly what the script's header describes for any checks, at any moment."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import orjson
 
@@ -20,35 +19,35 @@ def ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def plainly(request: AdmissionRequest) -> dict[str, Any]:
-    """The argument, as the script's header describes it."""
+def plainly(prefix: str, request: AdmissionRequest) -> list[str | bytes | int]:
+    """The arguments after the key prefix, as the script's header describes them."""
     now = ms(request.now)
     grace = timedelta(seconds=WINDOW_GRACE_SECONDS)
-    return {
-        "rid": request.request_id,
-        "now": now,
-        "lease": request.lease_seconds * 1000,
-        "micro": request.reserve_micro,
-        "tokens": request.reserve_tokens,
-        "grace": RECORD_GRACE_SECONDS,
-        "checks": [
-            {
-                "s": c.scope,
-                "rpm": -1 if c.rpm is None else c.rpm,
-                "tpm": -1 if c.tpm is None else c.tpm,
-                "par": -1 if c.max_parallel is None else c.max_parallel,
-                "b": [
-                    {
-                        "w": b.window_key,
-                        "l": b.limit_micro,
-                        "ttl": 0 if b.reset_at is None else max(1, ms(b.reset_at + grace) - now),
-                    }
-                    for b in c.budgets
-                ],
-            }
-            for c in request.checks
-        ],
-    }
+    keys = [f"{prefix}b:{c.scope}|{b.window_key}" for c in request.checks for b in c.budgets]
+    args: list[str | bytes | int] = [
+        request.request_id,
+        now,
+        now - 60_000,
+        now + request.lease_seconds * 1000,
+        request.reserve_micro,
+        request.reserve_tokens,
+        RECORD_GRACE_SECONDS,
+        orjson.dumps(keys),
+        orjson.dumps([c.scope for c in request.checks]),
+        orjson.dumps([c.scope for c in request.checks if c.tpm is not None]),
+    ]
+    for c in request.checks:
+        args += [
+            c.scope,
+            -1 if c.rpm is None else c.rpm,
+            -1 if c.tpm is None else c.tpm,
+            -1 if c.max_parallel is None else c.max_parallel,
+            len(c.budgets),
+        ]
+        for b in c.budgets:
+            ends = 0 if b.reset_at is None else ms(b.reset_at + grace)
+            args += [f"{prefix}b:{c.scope}|{b.window_key}", b.limit_micro, ends]
+    return args
 
 
 CHECKS = (
@@ -60,12 +59,15 @@ CHECKS = (
 )  # fmt: skip
 
 
-def test_the_payload_is_the_same_json_value_for_any_checks() -> None:
-    counters = RedisCounters("redis://127.0.0.1:6379/0", "p")
+def test_the_arguments_are_the_plain_ones_for_any_checks_and_prefix() -> None:
+    stores = [RedisCounters("redis://127.0.0.1:6379/0", name) for name in ("p", "q")]
     for checks in ((), CHECKS[:1], CHECKS[1:3], CHECKS, (ScopeCheck("key:only", max_parallel=1),)):
-        kept = ScopeChecks(checks)  # as a planner reuses them
+        kept = ScopeChecks(checks)  # as a planner reuses them, with stores of other prefixes
         for step in range(3):  # the kept pieces, at later moments too (and past a budget's end)
             now = NOW + timedelta(milliseconds=step * 1234, days=step)
             for given in (kept, checks):
-                request = AdmissionRequest('r-"1"', given, 17 * step, 42, now, 900)
-                assert orjson.loads(counters._payload(request)) == plainly(request)
+                for counters in stores:
+                    request = AdmissionRequest('r-"1"', given, 17 * step, 42, now, 900)
+                    assert list(counters._admit_args(request)) == plainly(
+                        counters.key_prefix, request
+                    )
