@@ -1,6 +1,8 @@
 """The counter store's promises, checked against both backends: the in-process store and Redis.
 
-Every test runs twice, on ``MemoryCounters`` and on ``RedisCounters`` against the Redis service
+Every test runs three times, on ``MemoryCounters``, on ``RedisCounters``, and on Redis with the
+scripts of before issue 7 and the current ones taking turns on the same keys (as old and new
+replicas do during a rolling deploy), against the Redis service
 (``$STARGATE_TEST_REDIS_URL`` or redis://127.0.0.1:6379/0) under a key prefix of its own that is
 deleted afterwards. When Redis cannot be reached the Redis half is skipped with the reason,
 except under ``CI=true``, where it fails. Time is an injected clock the tests move by hand.
@@ -9,18 +11,24 @@ except under ``CI=true``, where it fails. Time is an injected clock the tests mo
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 import redis
 from tests.redis_service import require_redis
 
+from stargate.core.money import MicroUSD
 from stargate.governance.admission import (
+    Admission,
     AdmissionRequest,
     Admitted,
     BudgetCheck,
@@ -29,12 +37,17 @@ from stargate.governance.admission import (
     lowered_max_tokens,
     plan_admission,
 )
-from stargate.governance.counters import RECORD_GRACE_SECONDS, CounterStore
+from stargate.governance.counters import (
+    RECORD_GRACE_SECONDS,
+    WINDOW_GRACE_SECONDS,
+    CounterStore,
+)
 from stargate.governance.policy import BudgetWindow, Limits
 from stargate.governance.pricing import Pricing
 from stargate.governance.windows import CalendarWindow, LifetimeWindow
 from stargate.store.counters_memory import MemoryCounters
 from stargate.store.counters_redis import RedisCounters
+from stargate.store.redis_wire import Script
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -64,7 +77,83 @@ def clock() -> Clock:
     return Clock(START)
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+V1 = Path(__file__).parent / "counters_v1"
+
+
+class V1Counters(RedisCounters):
+    """The Redis counters as released before issue 7: the old scripts, given the old JSON."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._admit_script = Script.of((V1 / "counters_admit.lua").read_text())
+        self._settle_script = Script.of((V1 / "counters_settle.lua").read_text())
+
+    def _admit_args(self, request: AdmissionRequest) -> tuple[str | bytes | int, ...]:
+        now = int(request.now.timestamp() * 1000)
+        grace = timedelta(seconds=WINDOW_GRACE_SECONDS)
+        checks = [
+            {
+                "s": c.scope,
+                "rpm": -1 if c.rpm is None else c.rpm,
+                "tpm": -1 if c.tpm is None else c.tpm,
+                "par": -1 if c.max_parallel is None else c.max_parallel,
+                "b": [
+                    {
+                        "w": b.window_key,
+                        "l": b.limit_micro,
+                        "ttl": 0
+                        if b.reset_at is None
+                        else max(1, int((b.reset_at + grace).timestamp() * 1000) - now),
+                    }
+                    for b in c.budgets
+                ],
+            }
+            for c in request.checks
+        ]
+        payload = {
+            "rid": request.request_id,
+            "now": now,
+            "lease": request.lease_seconds * 1000,
+            "micro": request.reserve_micro,
+            "tokens": request.reserve_tokens,
+            "grace": RECORD_GRACE_SECONDS,
+            "checks": checks,
+        }
+        return (orjson.dumps(payload),)
+
+
+class Mixed(RedisCounters):
+    """Old and new replicas on the same keys: admissions and settlements alternate between the
+    current scripts and those of before, each independently (so each settles the other's)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._old = V1Counters(*args, **kwargs)
+        self._admits = itertools.cycle((False, True))
+        self._settles = itertools.cycle((True, True, False, False))
+
+    async def admit(self, request: AdmissionRequest) -> Admission:
+        if next(self._admits):
+            return await self._old.admit(request)
+        return await super().admit(request)
+
+    async def settle(self, request_id: str, actual_micro: MicroUSD, actual_tokens: int) -> bool:
+        if next(self._settles):
+            return await self._old.settle(request_id, actual_micro, actual_tokens)
+        return await super().settle(request_id, actual_micro, actual_tokens)
+
+    async def aclose(self) -> None:
+        await self._old.aclose()
+        await super().aclose()
+
+
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis-mixed", marks=pytest.mark.redis),
+    ]
+)
 async def counters(request: pytest.FixtureRequest, clock: Clock) -> AsyncIterator[CounterStore]:
     if request.param == "memory":
         store = MemoryCounters(clock=clock)
@@ -74,7 +163,8 @@ async def counters(request: pytest.FixtureRequest, clock: Clock) -> AsyncIterato
     url = request.getfixturevalue("redis_url")
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     # A generous timeout: 400 concurrent admissions on a small shared machine must not trip it.
-    store_r = RedisCounters(url, prefix, clock=clock, timeout_s=5.0)
+    kind = Mixed if request.param == "redis-mixed" else RedisCounters
+    store_r = kind(url, prefix, clock=clock, timeout_s=5.0)
     try:
         yield store_r
     finally:
