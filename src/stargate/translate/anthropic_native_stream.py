@@ -11,33 +11,18 @@ event and in this order, what the relay needs:
 * the characters of each ``content_block_delta``'s string members (text, thinking, signature,
   partial tool input) are added to the meter's ``output_chars``;
 * ``message_stop`` marks the meter complete;
-* the event is framed as SSE (``event: <type>``, ``data: <json>``, blank line), byte for byte
-  what :func:`~stargate.translate.anthropic_stream.render_native_event` renders.
+* the event is framed as SSE by :func:`~stargate.translate.anthropic_stream.render_native_event`.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-import orjson
-
 from stargate.core import Usage
-from stargate.errors import UpstreamBadResponse
+from stargate.translate.anthropic_stream import render_native_event
 from stargate.translate.anthropic_usage import StreamUsage
 
-__all__ = ["NativeStreamRelay", "StreamMeter", "sse_prefix"]
-
-_KNOWN_TYPES = (
-    "message_start",
-    "content_block_start",
-    "content_block_delta",
-    "content_block_stop",
-    "message_delta",
-    "message_stop",
-    "ping",
-    "error",
-)
-_PREFIXES = {kind: b"event: " + kind.encode() + b"\ndata: " for kind in _KNOWN_TYPES}
+__all__ = ["NativeStreamRelay", "StreamMeter"]
 
 
 class StreamMeter(Protocol):
@@ -46,17 +31,6 @@ class StreamMeter(Protocol):
     usage: Usage | None
     complete: bool
     output_chars: int
-
-
-def sse_prefix(event_type: object) -> bytes:
-    """``event: <type>\\ndata: `` for an event's ``type``; a missing or empty type is a bad
-    response."""
-    prefix = _PREFIXES.get(event_type) if isinstance(event_type, str) else None
-    if prefix is not None:
-        return prefix
-    if not isinstance(event_type, str) or not event_type:
-        raise UpstreamBadResponse("the upstream sent a stream event without a type")
-    return b"event: " + event_type.encode() + b"\ndata: "
 
 
 class NativeStreamRelay:
@@ -95,7 +69,4 @@ class NativeStreamRelay:
             meter.usage = self._usage.usage
             if kind == "message_stop":
                 meter.complete = True
-        prefix = _PREFIXES.get(kind) if isinstance(kind, str) else None
-        if prefix is None:
-            prefix = sse_prefix(kind)
-        return b"".join((prefix, orjson.dumps(event), b"\n\n"))
+        return render_native_event(event)

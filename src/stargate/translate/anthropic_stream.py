@@ -48,9 +48,18 @@ PING = b'event: ping\ndata: {"type":"ping"}\n\n'
 _EMPTY_USAGE = render_usage(Usage())
 
 
+# The head of an event of each type Anthropic streams, made once (a stream has dozens of events).
+_SSE_HEADS = {
+    kind: b"event: " + kind.encode() + b"\ndata: "
+    for kind in ("message_start", "content_block_start", "content_block_delta",
+                 "content_block_stop", "message_delta", "message_stop", "ping", "error")
+}  # fmt: skip
+
+
 def render_sse(event_type: str, data: bytes) -> bytes:
     """One SSE event: ``event: <type>``, ``data: <json>`` and the blank line."""
-    return b"".join((b"event: ", event_type.encode(), b"\ndata: ", data, b"\n\n"))
+    head = _SSE_HEADS.get(event_type) or b"event: " + event_type.encode() + b"\ndata: "
+    return b"".join((head, data, b"\n\n"))
 
 
 def render_native_event(event: dict[str, Any]) -> bytes:

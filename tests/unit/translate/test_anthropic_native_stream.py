@@ -12,8 +12,8 @@ import pytest
 
 from stargate.core import Usage
 from stargate.errors import UpstreamBadResponse
-from stargate.translate.anthropic_native_stream import NativeStreamRelay, sse_prefix
-from stargate.translate.anthropic_stream import render_native_event
+from stargate.translate.anthropic_native_stream import NativeStreamRelay
+from stargate.translate.anthropic_stream import render_native_event, render_sse
 from stargate.translate.anthropic_usage import StreamUsage
 
 
@@ -190,8 +190,8 @@ def test_malformed_usage_fails_as_before(event: dict[str, Any]) -> None:
     assert new_meter.usage is None
 
 
-def test_sse_prefix() -> None:
-    assert sse_prefix("content_block_delta") == b"event: content_block_delta\ndata: "
-    assert sse_prefix("brand_new") == b"event: brand_new\ndata: "
+def test_sse_framing() -> None:
+    assert render_sse("content_block_delta", b"{}") == b"event: content_block_delta\ndata: {}\n\n"
+    assert render_sse("brand_new", b"{}") == b"event: brand_new\ndata: {}\n\n"
     with pytest.raises(UpstreamBadResponse):
-        sse_prefix("")
+        render_native_event({"type": ""})
