@@ -24,7 +24,6 @@ __all__ = [
     "SpendRow",
     "SpendStatus",
     "clipped_values",
-    "column_values",
     "decode_row",
     "encode_row",
     "json_safe",
@@ -155,7 +154,8 @@ def decode_row(line: bytes) -> SpendRow:
 def clipped_values(row: SpendRow) -> list[Any]:
     """The row's values in :data:`COLUMNS` order, text trimmed to the column sizes and NUL
     replaced. Runs for every row the writer commits: a text value is clipped only when it
-    needs it. Tags and metadata are left as they are (see :func:`column_values`)."""
+    needs it. Tags and metadata are left as they are (the insert encodes them:
+    :func:`stargate.store.ledger_insert.log_values`)."""
     values = list(_values_of(row))
     for index, limit in _LIMITS:
         value = values[index]
@@ -163,16 +163,6 @@ def clipped_values(row: SpendRow) -> list[Any]:
             "\x00" in value or (limit is not None and len(value) > limit)
         ):  # PostgreSQL text cannot hold NUL; ``[:None]`` keeps it whole
             values[index] = value.replace("\x00", "\ufffd")[:limit]
-    return values
-
-
-def column_values(row: SpendRow) -> dict[str, Any]:
-    """The ``spend_logs`` columns of a row as SQLAlchemy would bind them: text trimmed,
-    tags as strings, metadata JSON-safe."""
-    values = dict(zip(COLUMNS, clipped_values(row), strict=True))
-    values["tags"] = [str(tag) for tag in row.tags]
-    metadata = row.metadata
-    values["metadata"] = json_safe(metadata) if metadata else {}
     return values
 
 

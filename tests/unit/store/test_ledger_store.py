@@ -22,7 +22,7 @@ from stargate.store.ledger_queries import (
     spend_between,
 )
 from stargate.store.ledger_retention import delete_batch, delete_older_than
-from stargate.store.ledger_rows import SpendRow, column_values, decode_row, encode_row
+from stargate.store.ledger_rows import COLUMNS, SpendRow, clipped_values, decode_row, encode_row
 from stargate.store.ledger_tables import spend_daily, spend_logs
 from stargate.store.ledger_writes import write_rows
 from stargate.store.migrate import upgrade_database
@@ -102,7 +102,8 @@ def test_rows_that_could_never_be_stored_are_refused_up_front() -> None:
 
 
 def test_long_text_is_trimmed_to_the_column_and_nul_replaced() -> None:
-    values = column_values(row(1, user_agent="x" * 2000, client_ip="1.2.3.4\x00"))
+    clipped = clipped_values(row(1, user_agent="x" * 2000, client_ip="1.2.3.4\x00"))
+    values = dict(zip(COLUMNS, clipped, strict=True))
     assert len(values["user_agent"]) == 512
     assert values["client_ip"] == "1.2.3.4\ufffd"
 
