@@ -1,8 +1,9 @@
 """The API routes' endpoints: the response first, then the request's bookkeeping.
 
 What a request leaves behind once its answer is known (settling its reservation, its metrics,
-its ledger row) changes nothing the caller receives, so an :class:`Endpoint` sends the response
-and only then runs that work, which the pipeline queues on the request's
+trace and access-log line; not its ledger row, journaled before the answer goes out) changes
+nothing the caller receives, so an :class:`Endpoint` sends the response and only then runs that
+work, which the pipeline queues on the request's
 :class:`~stargate.pipeline.after.AfterResponse`. The caller's latency no longer
 includes it. The work runs whatever happened to the response: sent, failed to send, the client
 gone, the handler raising, the task cancelled.
