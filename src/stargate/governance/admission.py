@@ -195,9 +195,21 @@ class Admitted:
 
     def tightest_rate(self, kind: RateKind) -> RateState | None:
         """The requests or tokens limit with the fewest remaining."""
-        return min(
-            (r for r in self.rates if r.kind == kind), key=lambda r: r.remaining, default=None
-        )
+        requests, tokens = self.tightest_rates()
+        return requests if kind == "requests" else tokens
+
+    def tightest_rates(self) -> tuple[RateState | None, RateState | None]:
+        """The requests and the tokens limit with the fewest remaining (the first of equals),
+        in one pass over the rate limits."""
+        requests: RateState | None = None
+        tokens: RateState | None = None
+        for rate in self.rates:
+            if rate.kind == "requests":
+                if requests is None or rate.remaining < requests.remaining:
+                    requests = rate
+            elif tokens is None or rate.remaining < tokens.remaining:
+                tokens = rate
+        return requests, tokens
 
 
 @dataclass(frozen=True, slots=True)

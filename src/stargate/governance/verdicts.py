@@ -23,7 +23,7 @@ from typing import assert_never
 
 from stargate.core.money import MICRO_PER_USD, micro_to_usd
 from stargate.errors import BudgetExceeded, RateLimited
-from stargate.governance.admission import Admitted, RateKind, RateState, Refused
+from stargate.governance.admission import Admitted, RateKind, Refused
 from stargate.governance.policy import scope_kind
 
 __all__ = [
@@ -97,16 +97,7 @@ def admission_headers(admitted: Admitted) -> dict[str, str]:
         headers[BUDGET_REMAINING_HEADER] = _usd(max(0, budget.headroom_micro))
         if budget.reset_at is not None:
             headers[BUDGET_RESET_HEADER] = _rfc3339(budget.reset_at)
-    # The requests and the tokens limit with the fewest remaining (the first of equals), in one
-    # pass over the rate limits.
-    requests: RateState | None = None
-    tokens: RateState | None = None
-    for rate in admitted.rates:
-        if rate.kind == "requests":
-            if requests is None or rate.remaining < requests.remaining:
-                requests = rate
-        elif tokens is None or rate.remaining < tokens.remaining:
-            tokens = rate
+    requests, tokens = admitted.tightest_rates()
     if requests is not None:
         headers.update(_rate_headers("requests", requests.limit, requests.remaining,
                                      requests.reset_s))  # fmt: skip
