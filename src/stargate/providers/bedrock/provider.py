@@ -82,7 +82,7 @@ from stargate.providers.bedrock.invoke_request import (
 )
 from stargate.providers.bedrock.invoke_stream import InvokeStreamState
 from stargate.providers.bedrock.model_identity import ModelIdentity, identify_model
-from stargate.providers.bedrock.signing import BedrockCredentials, authorize
+from stargate.providers.bedrock.signing import BedrockCredentials, authorize, authorize_now
 from stargate.providers.http1 import (
     BadResponse,
     Http1Pool,
@@ -120,6 +120,10 @@ _ACCEPT: Mapping[Operation, Mapping[str, str]] = MappingProxyType(
         "invoke-with-response-stream": {"Accept": _EVENT_STREAM, "X-Amzn-Bedrock-Accept": _JSON},
         "count-tokens": {"Accept": _JSON},
     }
+)
+# The signed headers of each operation (never modified: signing returns a new dict).
+_REQUEST_HEADERS: Mapping[Operation, Mapping[str, str]] = MappingProxyType(
+    {operation: {"Content-Type": _JSON, **accept} for operation, accept in _ACCEPT.items()}
 )
 _log = logging.getLogger(__name__)
 # Headers a caller-supplied forward header may never set: they carry or shape the signature.
@@ -173,7 +177,10 @@ class BedrockProvider:
         self._deployment = deployment
         self._pool = pool
         self._credentials = credentials
-        self._endpoint = resolve_endpoint(deployment, env)
+        self._endpoint = endpoint = resolve_endpoint(deployment, env)
+        self._urls = {
+            operation: endpoint.url_text(deployment.model, operation) for operation in _ACCEPT
+        }
         self._timeouts = timeouts = BedrockTimeouts.from_params(deployment)
         self._call_timeouts = Timeouts(
             total=timeouts.total, pool=timeouts.connect, connect=timeouts.connect
@@ -350,20 +357,25 @@ class BedrockProvider:
     async def _signed(
         self, operation: Operation, body: bytes, call: CallContext, *, model_id: str | None = None
     ) -> tuple[str, dict[str, str]]:
-        model = model_id or self._deployment.model
-        headers = {"Content-Type": _JSON, **_ACCEPT[operation]}
-        url = self._endpoint.url_text(model, operation)
-        headers = await authorize(
-            self._credentials,
-            region=self._endpoint.region,
-            url=url,
-            body=body,
-            headers=headers,
+        url = (
+            self._urls[operation]
+            if model_id is None
+            else self._endpoint.url_text(model_id, operation)
         )
-        for name, value in call.forward_headers.items():
-            lowered = name.lower()
-            if lowered not in _RESERVED_HEADERS and not lowered.startswith("x-amz-"):
-                headers[name] = value
+        request_headers = _REQUEST_HEADERS[operation]
+        region = self._endpoint.region
+        headers = authorize_now(
+            self._credentials, region=region, url=url, body=body, headers=request_headers
+        )
+        if headers is None:  # credentials in their mandatory refresh window: wait for it
+            headers = await authorize(
+                self._credentials, region=region, url=url, body=body, headers=request_headers
+            )
+        if call.forward_headers:
+            for name, value in call.forward_headers.items():
+                lowered = name.lower()
+                if lowered not in _RESERVED_HEADERS and not lowered.startswith("x-amz-"):
+                    headers[name] = value
         return url, headers
 
     async def _post(

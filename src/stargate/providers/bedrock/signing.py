@@ -43,6 +43,7 @@ __all__ = [
     "BedrockCredentials",
     "CredentialSource",
     "authorize",
+    "authorize_now",
     "credential_source",
     "open_credentials",
     "sign_sigv4",
@@ -186,11 +187,21 @@ class AwsCredentials:
         return cls(credentials, frozen, source.describe())
 
     async def current(self) -> Keys:
+        keys = self.ready()
+        if keys is None:
+            await self._refresh_now()
+            keys = self._frozen
+        return keys
+
+    def ready(self) -> Keys | None:
+        """The keys to sign with now, without waiting (a refresh in the advisory window is
+        started in the background); ``None`` inside the mandatory window, where the caller must
+        wait for the refresh (:meth:`current`)."""
         if self._refreshable:
             credentials = cast("RefreshableCredentials", self._credentials)
             if credentials.refresh_needed(MANDATORY_REFRESH_SECONDS):
-                await self._refresh_now()
-            elif credentials.refresh_needed(ADVISORY_REFRESH_SECONDS):
+                return None
+            if credentials.refresh_needed(ADVISORY_REFRESH_SECONDS):
                 self._start_refresh()
         return self._frozen
 
@@ -336,11 +347,31 @@ async def authorize(
     headers: Mapping[str, str],
 ) -> dict[str, str]:
     """The request headers with authentication added, by whichever scheme the credentials use."""
+    signed = authorize_now(credentials, region=region, url=url, body=body, headers=headers)
+    if signed is None:  # the credentials must be refreshed first
+        assert isinstance(credentials, AwsCredentials)
+        frozen = await credentials.current()
+        signed = sign_sigv4(frozen, region=region, url=url, body=body, headers=headers)
+    return signed
+
+
+def authorize_now(
+    credentials: BedrockCredentials,
+    *,
+    region: str,
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+) -> dict[str, str] | None:
+    """:func:`authorize` without waiting: ``None`` when the credentials must be refreshed
+    before they can sign (then await :func:`authorize`)."""
     match credentials:
+        case AwsCredentials():
+            frozen = credentials.ready()
+            if frozen is None:
+                return None
+            return sign_sigv4(frozen, region=region, url=url, body=body, headers=headers)
         case BearerToken():
             return {**headers, "Authorization": credentials.header()}
-        case AwsCredentials():
-            frozen = await credentials.current()
-            return sign_sigv4(frozen, region=region, url=url, body=body, headers=headers)
         case _:
             assert_never(credentials)

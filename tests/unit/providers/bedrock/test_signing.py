@@ -11,20 +11,29 @@ from aiohttp import web
 from botocore.credentials import ReadOnlyCredentials, RefreshableCredentials
 
 from stargate.errors import ConfigError, UpstreamServerError
+from stargate.providers.base import CallContext
 from stargate.providers.bedrock.endpoint import BedrockEndpoint
 from stargate.providers.bedrock.signing import (
     AwsCredentials,
     BearerToken,
     CredentialSource,
     authorize,
+    authorize_now,
     credential_source,
     open_credentials,
     sign_sigv4,
 )
-from tests.unit.providers.bedrock.conftest import make_deployment
-from tests.unit.providers.bedrock.fakes import ACCESS_KEY_ID, SECRET_ACCESS_KEY, verify_sigv4
+from tests.unit.providers.bedrock.conftest import ProviderFactory, hello, make_deployment
+from tests.unit.providers.bedrock.fakes import (
+    ACCESS_KEY_ID,
+    SECRET_ACCESS_KEY,
+    FakeBedrock,
+    converse_body,
+    verify_sigv4,
+)
 
 PROFILE_URL = BedrockEndpoint("https://bedrock-runtime.us-east-1.amazonaws.com", "us-east-1")
+URL = PROFILE_URL.url_text("m", "converse")
 
 
 @pytest.fixture
@@ -263,6 +272,36 @@ async def test_mandatory_window_waits_for_the_threaded_refresh() -> None:
     credentials = AwsCredentials(botocore_credentials, frozen, "test")
     assert (await credentials.current()).access_key == "ASIANEW"
     assert threading.get_ident() not in threads
+
+
+async def test_ready_answers_without_waiting_except_in_the_mandatory_window() -> None:
+    threads: list[int] = []
+    advisory = AwsCredentials(*_refreshable(datetime.timedelta(minutes=12), threads), "test")
+    ready = advisory.ready()
+    assert ready is not None
+    assert ready.access_key == "ASIAOLD"  # a refresh runs meanwhile
+    mandatory = AwsCredentials(*_refreshable(datetime.timedelta(minutes=2), threads), "test")
+    assert mandatory.ready() is None
+    assert authorize_now(mandatory, region="us-east-1", url=URL, body=b"{}", headers={}) is None
+    signed = await authorize(mandatory, region="us-east-1", url=URL, body=b"{}", headers={})
+    assert "Credential=ASIANEW/" in signed["Authorization"]
+    assert signed["X-Amz-Security-Token"] == "new-token"
+    assert mandatory.ready() is not None  # refreshed: signing no longer waits
+    await advisory.aclose()
+
+
+async def test_the_provider_waits_for_a_mandatory_refresh_then_signs_with_the_new_keys(
+    fake: FakeBedrock, make_provider: ProviderFactory
+) -> None:
+    threads: list[int] = []
+    credentials = AwsCredentials(*_refreshable(datetime.timedelta(minutes=2), threads), "test")
+    fake.answer_json(converse_body())
+    await make_provider(credentials=credentials).complete(hello(), CallContext("r"))
+    seen = fake.requests[-1]
+    assert seen.headers["x-amz-security-token"] == "new-token"
+    secrets = {"ASIANEW": "new-secret"}
+    assert verify_sigv4(seen.method, seen.raw_path, seen.headers, seen.body, secrets) is None
+    assert threads
 
 
 async def test_failed_mandatory_refresh_is_an_upstream_error_without_secrets() -> None:
