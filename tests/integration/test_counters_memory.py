@@ -96,3 +96,22 @@ async def test_memory_is_bounded_by_minutes_of_traffic_not_by_the_lease() -> Non
     await store.admit(AdmissionRequest("tick", (budget_only,), 0, 0, clock.now, 900))
     assert set(store._requests) == {"tick"}
     assert await store.spent("key:k", f"d:{START.date().isoformat()}") == 70_000
+
+
+async def test_a_request_in_flight_through_heap_compactions_still_loses_its_lease() -> None:
+    clock = Clock()
+    store = MemoryCounters(clock=clock)
+    budget_only = ScopeCheck("key:k", day_check(clock.now).budgets)
+    window = ("key:k", f"d:{START.date().isoformat()}")
+    await store.admit(AdmissionRequest("long", (budget_only,), 100, 0, clock.now, 60))
+    for i in range(5_000):  # compacted four times while "long" is in flight
+        rid = f"r{i}"
+        await store.admit(AdmissionRequest(rid, (budget_only,), 10, 10, clock.now, 900))
+        assert await store.settle(rid, 7, 7)
+    assert len(store._deadlines) <= 1025
+    assert store._budgets[window].reserved == 100  # "long" still holds its reservation
+    clock.now = START + timedelta(seconds=60)
+    await store.admit(AdmissionRequest("tick", (budget_only,), 0, 0, clock.now, 900))
+    assert store._budgets[window].reserved == 0  # its lease ran out: given back
+    assert await store.settle("long", 50, 0)  # a late settlement still lands
+    assert await store.spent(*window) == 35_050

@@ -23,6 +23,8 @@ from stargate.governance.admission import (
     Admission,
     AdmissionRequest,
     Refused,
+    ScopeCheck,
+    ScopeChecks,
 )
 from stargate.governance.counters import RECORD_GRACE_SECONDS, WINDOW_GRACE_SECONDS
 from stargate.governance.tally import (
@@ -59,10 +61,14 @@ class _RateLog:
     def purge(self, now: float) -> None:
         # Compared as tuples (in C, no key function per step): every request id sorts below
         # _LAST_ID, so this finds the first admission younger than the minute.
-        gone = bisect_right(self.entries, (now - RATE_WINDOW_SECONDS, _LAST_ID))
-        for _, rid in self.entries[:gone]:
-            self.total -= self.tokens.pop(rid, 0)
-        del self.entries[:gone]
+        entries, cutoff = self.entries, now - RATE_WINDOW_SECONDS
+        if not entries or entries[0][0] > cutoff:
+            return  # nothing left the minute (the usual case: no search, no slice)
+        gone = bisect_right(entries, (cutoff, _LAST_ID))
+        tokens = self.tokens
+        for _, rid in entries[:gone]:
+            self.total -= tokens.pop(rid, 0)
+        del entries[:gone]
 
     def add(self, now: float, rid: str, tokens: int | None) -> None:
         """Log an admission (``tokens``: its tokens for a TPM log, ``None`` for an RPM log)."""
@@ -167,67 +173,78 @@ class MemoryCounters:
             if known.admission is None or known.state != "active":
                 raise ValueError(f"request {rid} was already {known.state}")
             return admitted(known.admission, self._tally(known.admission, now))
-        logs: list[_RateLog] = []  # the request's rate logs, in tally order
-        refusal = self._check_rates(request, now, logs)
-        if refusal is not None:
-            return refusal
         checks = request.scope_checks
+        plan = checks.memo.get(_MEMO)
+        if plan is None:
+            plan = checks.memo[_MEMO] = _Plan.of(checks)
+        assert type(plan) is _Plan
+        logs: list[_RateLog] = []  # the request's rate logs, in tally order
+        if plan.limited:
+            refusal = self._check_rates(request, plan.limited, now, logs)
+            if refusal is not None:
+                return refusal
         micro = request.reserve_micro
-        budgets = [self._budgets.get(key) for key in checks.windows]
-        for index, (budget, (_, limit)) in enumerate(zip(budgets, checks.budgets, strict=True)):
+        budgets = self._budgets
+        held = [budgets.get(key) for key in checks.windows]
+        for index, (budget, limit) in enumerate(zip(held, plan.limits, strict=True)):
             used = 0 if budget is None else budget.spent + budget.reserved
-            if used + micro > limit.limit_micro:
-                seen = [(0, 0) if b is None else (b.spent, b.reserved) for b in budgets]
+            if used + micro > limit:
+                seen = [(0, 0) if b is None else (b.spent, b.reserved) for b in held]
                 return budget_refusal(request, Tally(seen, []), index)
         # Everything fits: reserve everywhere, then tell the state with the reservation.
-        held: list[_Budget] = []
-        for budget, key, (_, limit) in zip(budgets, checks.windows, checks.budgets, strict=True):
+        after: list[tuple[int, int]] = []
+        for index, budget in enumerate(held):
             if budget is None:
-                budget = self._new_budget(key, limit.reset_at)
+                budget = self._new_budget(checks.windows[index], plan.resets[index])
             budget.reserved += micro
-            held.append(budget)
+            after.append((budget.spent, budget.reserved))
+        leases = self._leases
         for scope in checks.scopes:
-            holders = self._leases.get(scope)
+            holders = leases.get(scope)
             if holders is None:
-                self._leases[scope] = {rid}
+                leases[scope] = {rid}
             else:
                 holders.add(rid)
         rates: list[RateSeen] = []
-        for log, (_, kind, _) in zip(logs, checks.rates, strict=True):
-            if kind == "requests":
-                log.add(now, rid, None)
-                rates.append((len(log.entries), log.entries[0][0]))
-            else:
-                log.add(now, rid, request.reserve_tokens)
-                rates.append((log.total, log.entries[0][0]))
+        if logs:
+            tokens = request.reserve_tokens
+            for log, counts_tokens in zip(logs, plan.token_logs, strict=True):
+                if counts_tokens:
+                    log.add(now, rid, tokens)
+                    rates.append((log.total, log.entries[0][0]))
+                else:
+                    log.add(now, rid, None)
+                    rates.append((len(log.entries), log.entries[0][0]))
         deadline = now + request.lease_seconds
         self._requests[rid] = _Request("active", micro, checks.windows, checks.scopes,
                                        checks.tpm_scopes, deadline, request)  # fmt: skip
         heapq.heappush(self._deadlines, (deadline, rid))
         self._active += 1
-        return admitted(request, Tally([(b.spent, b.reserved) for b in held], rates))
+        return admitted(request, Tally(after, rates))
 
     def _check_rates(
-        self, request: AdmissionRequest, now: float, logs: list[_RateLog]
+        self,
+        request: AdmissionRequest,
+        limited: tuple[_Limited, ...],
+        now: float,
+        logs: list[_RateLog],
     ) -> Refused | None:
-        for check in request.checks:
-            if check.rpm is not None:
-                log = self._log(self._rpm, check.scope, now)
-                if len(log.entries) + 1 > check.rpm:
-                    return rate_refusal(
-                        request, check, "rpm", check.rpm, _requests_retry(log, check.rpm, now)
-                    )
+        for check, scope, rpm, tpm, max_parallel in limited:
+            if rpm is not None:
+                log = self._log(self._rpm, scope, now)
+                if len(log.entries) + 1 > rpm:
+                    return rate_refusal(request, check, "rpm", rpm, _requests_retry(log, rpm, now))
                 logs.append(log)
-            if check.tpm is not None:
-                log = self._log(self._tpm, check.scope, now)
-                if log.total + request.reserve_tokens > check.tpm:
-                    retry = _tokens_retry(log, check.tpm, request.reserve_tokens, now)
-                    return rate_refusal(request, check, "tpm", check.tpm, retry)
+            if tpm is not None:
+                log = self._log(self._tpm, scope, now)
+                if log.total + request.reserve_tokens > tpm:
+                    retry = _tokens_retry(log, tpm, request.reserve_tokens, now)
+                    return rate_refusal(request, check, "tpm", tpm, retry)
                 logs.append(log)
-            if check.max_parallel is not None:
-                active = len(self._leases.get(check.scope, ()))
-                if active + 1 > check.max_parallel:
-                    return rate_refusal(request, check, "parallel", check.max_parallel, None)
+            if max_parallel is not None:
+                active = len(self._leases.get(scope, ()))
+                if active + 1 > max_parallel:
+                    return rate_refusal(request, check, "parallel", max_parallel, None)
         return None
 
     def _tally(self, request: AdmissionRequest, now: float) -> Tally:
@@ -266,11 +283,17 @@ class MemoryCounters:
         return True
 
     def _compact(self) -> None:
+        # From the heap's own entries (what is live is there with its deadline), not from every
+        # remembered request: a minute of settled ones would make each compaction cost as much.
         if len(self._deadlines) > _HEAP_SLACK * self._active + 1024:
-            self._deadlines = [
-                (r.deadline, rid) for rid, r in self._requests.items() if r.state == "active"
-            ]
-            heapq.heapify(self._deadlines)
+            requests = self._requests
+            live = []
+            for entry in self._deadlines:
+                record = requests.get(entry[1])
+                if record is not None and record.state == "active" and record.deadline == entry[0]:
+                    live.append(entry)
+            heapq.heapify(live)
+            self._deadlines = live
 
     # --- lazy housekeeping ---------------------------------------------------------------------
 
@@ -321,6 +344,36 @@ class MemoryCounters:
             log = logs[scope] = _RateLog()
         log.purge(now)
         return log
+
+
+_MEMO = "memory"  # where a request's checks keep their _Plan
+_Limited = tuple[ScopeCheck, str, int | None, int | None, int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What an admission walks, derived once from its checks (kept in ``ScopeChecks.memo``):
+    the checks with a rate or parallel limit, as ``(check, scope, rpm, tpm, max_parallel)``;
+    for each rate log, in tally order, whether it counts tokens; each budget's limit and
+    reset, in the order of ``windows``."""
+
+    limited: tuple[_Limited, ...]
+    token_logs: tuple[bool, ...]
+    limits: tuple[int, ...]
+    resets: tuple[datetime | None, ...]
+
+    @classmethod
+    def of(cls, checks: ScopeChecks) -> _Plan:
+        return cls(
+            tuple(
+                (c, c.scope, c.rpm, c.tpm, c.max_parallel)
+                for c in checks
+                if c.rpm is not None or c.tpm is not None or c.max_parallel is not None
+            ),
+            tuple(kind == "tokens" for _, kind, _ in checks.rates),
+            tuple(b.limit_micro for _, b in checks.budgets),
+            tuple(b.reset_at for _, b in checks.budgets),
+        )
 
 
 def _requests_retry(log: _RateLog, limit: int, now: float) -> float | None:
