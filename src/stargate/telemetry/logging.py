@@ -12,8 +12,10 @@ model, status, latency, tokens, cost, key alias. Never the key, a secret or the 
 from __future__ import annotations
 
 import logging
+import math
 import re
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -65,12 +67,32 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
         self._scrub = _Scrubber(secrets)
+        self._second: tuple[float, str] = (math.nan, "")  # the last second formatted
+
+    def timestamp(self, created: float) -> str:
+        """``datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")``, the
+        date and time of the second formatted once a second: ``fromtimestamp`` rounds to the
+        microsecond (half to even, carrying into the next second), ``isoformat`` then drops
+        the digits past the millisecond."""
+        fraction, whole = math.modf(created)
+        micros = round(fraction * 1e6)
+        if micros >= 1_000_000:
+            whole, micros = whole + 1.0, micros - 1_000_000
+        elif micros < 0:  # before 1970
+            whole, micros = whole - 1.0, micros + 1_000_000
+        second, prefix = self._second
+        if whole != second:
+            prefix = datetime.fromtimestamp(whole, tz=UTC).isoformat(timespec="seconds")[:-6]
+            self._second = (whole, prefix)
+        return f"{prefix}.{micros // 1000:03d}+00:00"
+
+    def line(self, line: dict[str, Any]) -> str:
+        """A line's fields as the line written (JSON, scrubbed)."""
+        return self._scrub(orjson.dumps(line, default=str).decode())
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(
-                timespec="milliseconds"
-            ),
+            "time": self.timestamp(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -81,7 +103,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             line["error"] = record.exc_info[0].__name__
             line["traceback"] = self.formatException(record.exc_info)
-        return self._scrub(orjson.dumps(line, default=str).decode())
+        return self.line(line)
 
 
 class TextFormatter(logging.Formatter):
@@ -122,8 +144,38 @@ def configure_logging(
     return handler
 
 
+def _sole_json_handler(logger: logging.Logger) -> logging.StreamHandler[Any] | None:
+    """The one handler an INFO record of ``logger`` reaches, when it is what
+    :func:`configure_logging` installs in JSON (a plain ``StreamHandler`` with a
+    :class:`JsonFormatter`) and no filter stands in the way; else ``None``."""
+    if logger.filters:
+        return None
+    found: logging.Handler | None = None
+    current: logging.Logger | None = logger
+    while current is not None:
+        for handler in current.handlers:
+            if found is not None:
+                return None
+            found = handler
+        current = current.parent if current.propagate else None
+    if (
+        found.__class__ is not logging.StreamHandler
+        or found.formatter.__class__ is not JsonFormatter
+        or found.filters
+        or found.level > logging.INFO
+    ):
+        return None
+    assert isinstance(found, logging.StreamHandler)
+    return found
+
+
 class AccessLog:
-    """One line per request at INFO on ``stargate.access`` (nothing is built when INFO is off)."""
+    """One line per request at INFO on ``stargate.access`` (nothing is built when INFO is off).
+
+    When the line's only destination is the JSON handler :func:`configure_logging` installs
+    (the gateway's own set-up), the line is formatted and written here, as that handler would
+    write it, without a ``LogRecord`` and the logging machinery around it; any other set-up
+    (other handlers, filters, the text format) gets the record through ``logging``."""
 
     __slots__ = ("_logger",)
 
@@ -169,7 +221,26 @@ class AccessLog:
             fields["error"] = error_class
         if trace_id:
             fields["trace_id"] = trace_id
-        logger.info("request", extra={_FIELDS: fields})
+        handler = _sole_json_handler(logger)
+        if handler is None:
+            logger.info("request", extra={_FIELDS: fields})
+            return
+        formatter = handler.formatter
+        assert isinstance(formatter, JsonFormatter)
+        line = {"time": formatter.timestamp(time.time()), "level": "INFO",
+                "logger": logger.name, "message": "request", **fields}  # fmt: skip
+        text = formatter.line(line) + handler.terminator
+        handler.acquire()
+        try:
+            handler.stream.write(text)
+            handler.flush()
+        except RecursionError:  # as logging.StreamHandler.emit
+            raise
+        except Exception:
+            handler.handleError(logger.makeRecord(logger.name, logging.INFO, "", 0, "request", (),
+                                                  None, extra={_FIELDS: fields}))  # fmt: skip
+        finally:
+            handler.release()
 
 
 def _url_password(url: str | None) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from stargate.config.loader import load_config
 from stargate.core import Usage
 from stargate.settings import Settings
-from stargate.telemetry.logging import AccessLog, configure_logging, secret_values
+from stargate.telemetry.logging import AccessLog, JsonFormatter, configure_logging, secret_values
 
 MASTER = "sk-master-0123456789abcdef"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -140,3 +141,63 @@ def test_secret_values_come_from_config_and_environment(tmp_path: object) -> Non
     assert "AKIDEXAMPLE" not in secrets
     assert "AKIDDEPLOYMENT1" not in secrets
     assert "/root" not in secrets
+
+
+def _access_line(log: AccessLog) -> None:
+    log.request(
+        request_id="req_9", route="/v1/messages", model="claude-haiku", status=200,
+        latency_s=0.01234, usage=Usage(120, 40, cache_write_tokens=3), cost_micro=77,
+        key_alias=MASTER, deployment_id="haiku-use1", stream=False, trace_id="cd" * 16,
+    )  # fmt: skip
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_the_access_line_written_directly_is_the_line_logging_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("time.time", lambda: 1763884437.9999996)  # rounds into the next second
+    direct, through_logging = io.StringIO(), io.StringIO()
+    configure_logging(Settings(), secrets=[MASTER], stream=direct)
+    with monkeypatch.context() as patched:  # the direct path builds no LogRecord
+        patched.setattr(logging.Logger, "makeRecord", None)
+        _access_line(AccessLog())
+    configure_logging(Settings(), secrets=[MASTER], stream=through_logging)
+    access = logging.getLogger("stargate.access")
+    access.addFilter(lambda record: True)  # a filter: the record goes through logging
+    try:
+        _access_line(AccessLog())
+    finally:
+        access.filters.clear()
+    assert direct.getvalue() == through_logging.getvalue()
+    assert direct.getvalue().startswith('{"time":"2025-11-23T07:53:58.000+00:00","level":"INFO"')
+    assert MASTER not in direct.getvalue()
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_other_handlers_still_get_the_access_record() -> None:
+    out = io.StringIO()
+    configure_logging(Settings(), stream=out)
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    keep = Keep()
+    logging.getLogger("stargate").addHandler(keep)
+    try:
+        _access_line(AccessLog())
+    finally:
+        logging.getLogger("stargate").removeHandler(keep)
+    assert [r.getMessage() for r in seen] == ["request"]
+    assert lines(out)[0]["request_id"] == "req_9"
+
+
+def test_json_times_are_datetimes_isoformat_to_the_millisecond() -> None:
+    formatter = JsonFormatter()
+    edges = (0.0, 0.0005, 0.0009995, 0.9994999, 0.9995, 0.9999994, 0.9999995, 0.9999996)
+    moments = [second + edge for second in (0, 1763884437, 4102444799) for edge in edges]
+    moments += [1763884437 + i / 7919 for i in range(7919)]
+    for created in moments:
+        expected = datetime.fromtimestamp(created, tz=UTC).isoformat(timespec="milliseconds")
+        assert formatter.timestamp(created) == expected, created
