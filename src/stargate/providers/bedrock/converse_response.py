@@ -57,7 +57,23 @@ class BedrockStopReason(enum.Enum):
     MODEL_CONTEXT_WINDOW_EXCEEDED = "model_context_window_exceeded"
 
 
+# The stopReason values that map without a word (the others warn): looked up in one step.
+_PLAIN_STOPS: dict[str, StopReason] = {
+    BedrockStopReason.END_TURN.value: StopReason.END_TURN,
+    BedrockStopReason.TOOL_USE.value: StopReason.TOOL_USE,
+    BedrockStopReason.MAX_TOKENS.value: StopReason.MAX_TOKENS,
+    BedrockStopReason.STOP_SEQUENCE.value: StopReason.STOP_SEQUENCE,
+    BedrockStopReason.GUARDRAIL_INTERVENED.value: StopReason.CONTENT_FILTERED,
+    BedrockStopReason.CONTENT_FILTERED.value: StopReason.CONTENT_FILTERED,
+    BedrockStopReason.MODEL_CONTEXT_WINDOW_EXCEEDED.value: StopReason.CONTEXT_WINDOW_EXCEEDED,
+}
+
+
 def parse_stop_reason(value: object) -> StopReason:
+    if type(value) is str:
+        plain = _PLAIN_STOPS.get(value)
+        if plain is not None:
+            return plain
     try:
         known = BedrockStopReason(value)
     except ValueError:
@@ -94,6 +110,19 @@ def parse_stop_sequence(additional_fields: object) -> str | None:
 
 def parse_usage(value: object) -> Usage:
     usage = require_object(value, "usage")
+    # The common answer in one step: plain non-negative ints (bool is not one), cache counts
+    # absent or plain too; anything else takes the checking path below for its error.
+    get = usage.get
+    input_tokens, output_tokens = get("inputTokens"), get("outputTokens")
+    cache_read, cache_write = get("cacheReadInputTokens", 0), get("cacheWriteInputTokens", 0)
+    if (
+        type(input_tokens) is int
+        and type(output_tokens) is int
+        and type(cache_read) is int
+        and type(cache_write) is int
+        and input_tokens | output_tokens | cache_read | cache_write >= 0  # none negative
+    ):
+        return Usage(input_tokens, output_tokens, cache_read, cache_write)  # the fields' order
     return Usage(
         input_tokens=_count(usage, "inputTokens", required=True),
         output_tokens=_count(usage, "outputTokens", required=True),
@@ -128,15 +157,17 @@ def parse_converse_response(
     metrics = body.get("metrics")
     if isinstance(metrics, dict) and isinstance(metrics.get("latencyMs"), int):
         extra["upstream_latency_ms"] = metrics["latencyMs"]
+    # Positional (keywords cost twice as much to bind); the order is ChatResponse's fields:
+    # id, model, content, stop_reason, usage, stop_sequence, upstream_request_id, extra.
     return ChatResponse(
-        id=message_id(upstream_request_id),
-        model=model,
-        content=content,
-        stop_reason=parse_stop_reason(body["stopReason"]),
-        usage=parse_usage(body.get("usage")),
-        stop_sequence=parse_stop_sequence(body.get("additionalModelResponseFields")),
-        upstream_request_id=upstream_request_id,
-        extra=extra,
+        message_id(upstream_request_id),
+        model,
+        content,
+        parse_stop_reason(body["stopReason"]),
+        parse_usage(body.get("usage")),
+        parse_stop_sequence(body.get("additionalModelResponseFields")),
+        upstream_request_id,
+        extra,
     )
 
 
@@ -156,8 +187,11 @@ def _count(usage: dict[str, Any], member: str, *, required: bool) -> int:
 
 
 def _parse_block(block: dict[str, Any]) -> ContentPart | None:
+    text = block.get("text")
+    if type(text) is str:
+        return TextPart(text)
     if "text" in block:
-        return TextPart(text=_string(block["text"], "text"))
+        return TextPart(_string(text, "text"))
     if "toolUse" in block:
         tool = require_object(block["toolUse"], "toolUse")
         arguments = tool.get("input")

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from stargate.core import ReasoningPart, StopReason, TextPart, ToolUsePart, Usage
+from stargate.core import ChatResponse, ReasoningPart, StopReason, TextPart, ToolUsePart, Usage
 from stargate.errors import UpstreamBadResponse
 from stargate.providers.bedrock.converse_response import (
     BedrockStopReason,
@@ -171,3 +171,50 @@ def test_malformed_usage_is_a_bad_response(usage: dict) -> None:
 def test_message_id_is_derived_from_the_request_id() -> None:
     assert message_id("ab-cd") == "msg_bdrk_abcd"
     assert message_id(None) != message_id(None)
+
+
+def test_every_field_of_the_response_lands_in_its_place() -> None:
+    payload = body([{"text": "x"}], stop="stop_sequence", cacheReadInputTokens=5)
+    payload["additionalModelResponseFields"] = {"stop_sequence": "STOP"}
+    response = parse_converse_response(payload, model="the-model", upstream_request_id="a-b")
+    assert response == ChatResponse(
+        id="msg_bdrk_ab",
+        model="the-model",
+        content=[TextPart("x")],
+        stop_reason=StopReason.STOP_SEQUENCE,
+        usage=Usage(input_tokens=12, output_tokens=48, cache_read_tokens=5),
+        stop_sequence="STOP",
+        upstream_request_id="a-b",
+        extra={"upstream_latency_ms": 842},
+    )
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        {"inputTokens": True, "outputTokens": 1},
+        {"inputTokens": 1, "outputTokens": -1},
+        {"inputTokens": 1, "outputTokens": 1.0},
+        {"inputTokens": 1, "outputTokens": 1, "cacheReadInputTokens": -2},
+        {"inputTokens": 1, "outputTokens": 1, "cacheWriteInputTokens": "3"},
+        {"outputTokens": 1},
+    ],
+)
+def test_a_malformed_usage_count_is_a_bad_response(usage: dict) -> None:
+    with pytest.raises(UpstreamBadResponse, match="usage"):
+        parse_usage(usage)
+
+
+def test_absent_or_null_cache_counts_are_zero() -> None:
+    usage = {"inputTokens": 1, "outputTokens": 2, "cacheReadInputTokens": None}
+    assert parse_usage(usage) == Usage(1, 2, 0, 0)
+
+
+@pytest.mark.parametrize("value", [["end_turn"], None, 7, "END_TURN"])
+def test_an_unknown_stop_reason_of_any_type_is_end_turn(value: object) -> None:
+    assert parse_stop_reason(value) is StopReason.END_TURN
+
+
+def test_a_text_block_that_is_no_string_is_a_bad_response() -> None:
+    with pytest.raises(UpstreamBadResponse, match="text"):
+        parse(body([{"text": 5}]))
