@@ -14,8 +14,6 @@ from collections.abc import AsyncGenerator
 from typing import Any, cast
 
 import orjson
-from starlette.datastructures import Headers
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -23,6 +21,8 @@ from stargate.api.auth import presented_key
 from stargate.api.body import read_json
 from stargate.api.endpoint import Endpoint
 from stargate.api.errors import render_anthropic_error
+from stargate.api.json_response import JsonResponse
+from stargate.api.request import ApiRequest
 from stargate.api.request_id import request_id_from
 from stargate.api.runtime import Runtime
 from stargate.api.streaming import EventStreamResponse
@@ -53,10 +53,12 @@ PING_INTERVAL_S = 10.0
 ESTIMATE_HEADER = "x-stargate-token-count"
 
 
-def betas_of(headers: Headers) -> list[str]:
+def betas_of(request: ApiRequest) -> list[str]:
     """``anthropic-beta`` values, however many headers and commas carry them, in order, once."""
+    if "anthropic-beta" not in request.headers:
+        return []
     seen: dict[str, None] = {}
-    for value in headers.getlist("anthropic-beta"):
+    for value in request.header_values("anthropic-beta"):
         for beta in value.split(","):
             if beta := beta.strip():
                 seen[beta] = None
@@ -102,7 +104,7 @@ def _envelope(body: object, *, count: bool = False) -> dict[str, Any]:
 def anthropic_routes(runtime: Runtime) -> list[Route]:
     pipeline = runtime.pipeline
 
-    async def messages(request: Request, after: AfterResponse) -> Response | EventStreamResponse:
+    async def messages(request: ApiRequest, after: AfterResponse) -> Response | EventStreamResponse:
         request_id = request_id_from(request.headers.get("x-request-id"))
         ctx = RequestContext(
             request_id,
@@ -116,7 +118,7 @@ def anthropic_routes(runtime: Runtime) -> list[Route]:
             principal = await pipeline.authenticate(presented_key(request.headers))
             body = _envelope(await read_json(request))
             model: str = body["model"]
-            betas = betas_of(request.headers)
+            betas = betas_of(request)
             spend = Spend(lambda: estimate_input_tokens(body), body["max_tokens"])
 
             def granted() -> dict[str, Any]:
@@ -158,12 +160,11 @@ def anthropic_routes(runtime: Runtime) -> list[Route]:
             result.body["model"] = model
             headers.update(ctx.response_headers)
             headers.update(cost_headers(ctx.cost_micro))
-            return Response(orjson.dumps(result.body), media_type="application/json",
-                            headers=headers)  # fmt: skip
+            return JsonResponse(orjson.dumps(result.body), 200, headers)
         except StargateError as err:
             return render_anthropic_error(err, request_id)
 
-    async def count_tokens(request: Request, after: AfterResponse) -> Response:
+    async def count_tokens(request: ApiRequest, after: AfterResponse) -> Response:
         request_id = request_id_from(request.headers.get("x-request-id"))
         ctx = RequestContext(request_id, route="/v1/messages/count_tokens",
                              started=time.perf_counter(),
@@ -172,7 +173,7 @@ def anthropic_routes(runtime: Runtime) -> list[Route]:
         try:
             principal = await pipeline.authenticate(presented_key(request.headers))
             body = _envelope(await read_json(request), count=True)
-            betas = betas_of(request.headers)
+            betas = betas_of(request)
 
             async def attempt(
                 deployment: Deployment, provider: Provider, call: CallContext
@@ -188,8 +189,7 @@ def anthropic_routes(runtime: Runtime) -> list[Route]:
             counted = await pipeline.call(body["model"], principal, ctx, attempt, lambda _: None)
             headers = {"x-request-id": request_id, "request-id": request_id}
             headers[ESTIMATE_HEADER] = "exact" if counted.exact else "estimate"
-            return Response(orjson.dumps({"input_tokens": counted.input_tokens}),
-                            media_type="application/json", headers=headers)  # fmt: skip
+            return JsonResponse(orjson.dumps({"input_tokens": counted.input_tokens}), 200, headers)
         except StargateError as err:
             return render_anthropic_error(err, request_id)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import orjson
-from starlette.requests import Request
 
+from stargate.api.request import ApiRequest
 from stargate.errors import InvalidRequest, RequestTooLarge
 
 __all__ = ["MAX_BODY_BYTES", "read_json"]
@@ -12,7 +12,7 @@ __all__ = ["MAX_BODY_BYTES", "read_json"]
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
-async def read_json(request: Request) -> object:
+async def read_json(request: ApiRequest) -> object:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise RequestTooLarge(f"Request body is larger than {MAX_BODY_BYTES} bytes.")

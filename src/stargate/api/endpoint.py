@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
-from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from stargate.api.request import ApiRequest
 from stargate.pipeline.after import AfterResponse
 
 __all__ = ["Endpoint", "Handler", "HotPaths"]
 
-Handler = Callable[[Request, AfterResponse], Awaitable[ASGIApp]]
+Handler = Callable[[ApiRequest, AfterResponse], Awaitable[ASGIApp]]
 
 
 class Endpoint:
@@ -38,7 +38,7 @@ class Endpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         after = AfterResponse()
         try:
-            response = await self.handler(Request(scope, receive), after)
+            response = await self.handler(ApiRequest(scope, receive), after)
             await response(scope, receive, send)
         finally:
             await after.run()

@@ -7,6 +7,7 @@ import math
 import orjson
 from starlette.responses import Response
 
+from stargate.api.json_response import JsonResponse
 from stargate.errors import StargateError
 
 __all__ = [
@@ -43,11 +44,8 @@ def openai_error_body(err: StargateError) -> dict[str, object]:
 
 
 def render_openai_error(err: StargateError, request_id: str) -> Response:
-    return Response(
-        orjson.dumps(openai_error_body(err)),
-        status_code=err.status,
-        media_type="application/json",
-        headers=error_headers(err, request_id),
+    return JsonResponse(
+        orjson.dumps(openai_error_body(err)), err.status, error_headers(err, request_id)
     )
 
 
@@ -68,9 +66,6 @@ def anthropic_error_body(err: StargateError, request_id: str) -> dict[str, objec
 def render_anthropic_error(err: StargateError, request_id: str) -> Response:
     headers = error_headers(err, request_id)
     headers["request-id"] = request_id
-    return Response(
-        orjson.dumps(anthropic_error_body(err, request_id)),
-        status_code=anthropic_status(err),
-        media_type="application/json",
-        headers=headers,
+    return JsonResponse(
+        orjson.dumps(anthropic_error_body(err, request_id)), anthropic_status(err), headers
     )

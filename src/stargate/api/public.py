@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator
 
 import orjson
 from starlette.applications import Starlette
@@ -24,6 +24,8 @@ from stargate.api.body import read_json
 from stargate.api.endpoint import Endpoint, HotPaths
 from stargate.api.errors import render_openai_error
 from stargate.api.health import health_routes
+from stargate.api.json_response import JsonResponse
+from stargate.api.request import ApiRequest
 from stargate.api.request_id import request_id_from
 from stargate.api.runtime import Runtime
 from stargate.api.streaming import EventStreamResponse
@@ -59,7 +61,6 @@ ADMIN_PREFIXES = (
     "/model_group/", "/config/", "/health/details", "/admin",
 )  # fmt: skip
 
-JSON = "application/json"
 # Ask for seed 004's gateway_metadata object in a chat response (always on /v1/chat).
 METADATA_HEADER = "x-gateway-metadata"
 
@@ -68,14 +69,9 @@ def _truthy(value: str | None) -> bool:
     return value is not None and value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _json(
-    body: object, request_id: str, status: int = 200, headers: Mapping[str, str] | None = None
-) -> Response:
-    """A JSON response with its request id and ``headers``, given to the Response at once."""
-    return Response(
-        orjson.dumps(body), status_code=status, media_type=JSON,
-        headers={"x-request-id": request_id, **(headers or {})},
-    )  # fmt: skip
+def _json(body: object, request_id: str) -> Response:
+    """A JSON response with its request id."""
+    return JsonResponse(orjson.dumps(body), headers={"x-request-id": request_id})
 
 
 def create_public_app(runtime: Runtime) -> ASGIApp:
@@ -119,18 +115,19 @@ def public_routes(runtime: Runtime) -> list[Route]:
     drop_unknown = runtime.config.drop_params
 
     async def chat_completions(
-        request: Request, after: AfterResponse
+        request: ApiRequest, after: AfterResponse
     ) -> Response | EventStreamResponse:
-        request_id = request_id_from(request.headers.get("x-request-id"))
+        headers = request.headers
+        request_id = request_id_from(headers.get("x-request-id"))
         ctx = RequestContext(
             request_id,
-            route=request.scope["path"],
+            route=request.path,
             started=time.perf_counter(),
-            traceparent=request.headers.get("traceparent"),
+            traceparent=headers.get("traceparent"),
             after=after,
         )
         try:
-            principal = await pipeline.authenticate(presented_key(request.headers))
+            principal = await pipeline.authenticate(presented_key(headers))
             body = await read_json(request)
             chat = parse_chat_request(body, drop_unknown=drop_unknown)
             response_id = "chatcmpl-" + random_hex()
@@ -152,7 +149,7 @@ def public_routes(runtime: Runtime) -> list[Route]:
             rendered = render_chat_response(
                 result, request_model=chat.model, created=created, response_id=response_id
             )
-            if request.scope["path"] == "/v1/chat" or _truthy(request.headers.get(METADATA_HEADER)):
+            if request.path == "/v1/chat" or _truthy(headers.get(METADATA_HEADER)):
                 served = ctx.served_by
                 rendered["gateway_metadata"] = gateway_metadata(
                     team_id=principal.team_id,
@@ -160,8 +157,9 @@ def public_routes(runtime: Runtime) -> list[Route]:
                     cost_micro=ctx.cost_micro,
                     provider=served.provider if served else None,
                 )
-            headers = {**ctx.response_headers, **cost_headers(ctx.cost_micro)}
-            return _json(rendered, request_id, headers=headers)
+            return JsonResponse(orjson.dumps(rendered), 200, {
+                "x-request-id": request_id, **ctx.response_headers, **cost_headers(ctx.cost_micro)
+            })  # fmt: skip
         except StargateError as err:
             return render_openai_error(err, request_id)
 

@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import AsyncGenerator
 
 import pytest
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stargate.api.endpoint import Endpoint, HotPaths
+from stargate.api.request import ApiRequest
 from stargate.api.streaming import EventStreamResponse
 from stargate.pipeline.after import AfterResponse
 
@@ -29,7 +29,7 @@ async def test_the_bookkeeping_runs_after_the_response_is_sent() -> None:
     async def job() -> None:
         events.append("settled")
 
-    async def handler(request: Request, after: AfterResponse) -> ASGIApp:
+    async def handler(request: ApiRequest, after: AfterResponse) -> ASGIApp:
         assert after.add(job)
         return Response(b"{}", media_type="application/json")
 
@@ -43,12 +43,12 @@ async def test_the_bookkeeping_runs_after_the_response_is_sent() -> None:
 async def test_the_bookkeeping_runs_when_the_send_fails_or_the_handler_raises() -> None:
     ran: list[str] = []
 
-    async def handler(request: Request, after: AfterResponse) -> ASGIApp:
+    async def handler(request: ApiRequest, after: AfterResponse) -> ASGIApp:
         async def job() -> None:
-            ran.append(request.url.path)
+            ran.append(request.path)
 
         after.add(job)
-        if request.url.path == "/raise":
+        if request.path == "/raise":
             raise RuntimeError("a bug")
         return Response(b"{}")
 
