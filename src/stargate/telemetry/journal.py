@@ -68,6 +68,9 @@ class Journal:
     sizes: dict[int, int] = field(default_factory=dict)  # bytes of this writer's live segments
     closed: list[int] = field(default_factory=list)
     adopted: list[_Adopted] = field(default_factory=list)
+    # :attr:`uncommitted` and :attr:`size`, kept up to date (read after every append).
+    _uncommitted: int = 0
+    _size: int = 0
 
     @classmethod
     def open(cls, root: Path) -> Journal:
@@ -88,13 +91,20 @@ class Journal:
 
     def append(self, line: bytes) -> int:
         """Write one newline-terminated row to the current segment; return its number."""
-        view = memoryview(line)
-        while view:
-            view = view[os.write(self.fd, view) :]
-        self.written[self.seq] = self.written.get(self.seq, 0) + 1
-        self.sizes[self.seq] = self.sizes.get(self.seq, 0) + len(line)
+        size = len(line)
+        done = os.write(self.fd, line)
+        if done != size:  # a short write (a signal, a full disk): the rest, or OSError
+            view = memoryview(line)[done:]
+            while view:
+                view = view[os.write(self.fd, view) :]
+        seq = self.seq
+        written, sizes = self.written, self.sizes
+        written[seq] = written.get(seq, 0) + 1
+        sizes[seq] = sizes.get(seq, 0) + size
+        self._uncommitted += 1
+        self._size += size
         self.dirty = True
-        return self.seq
+        return seq
 
     # --- the writer task ----------------------------------------------------------------------
 
@@ -109,21 +119,25 @@ class Journal:
     @property
     def uncommitted(self) -> int:
         """Rows of this writer's segments that the database has not committed yet."""
-        return sum(n - self.committed.get(seq, 0) for seq, n in self.written.items())
+        return self._uncommitted
 
     @property
     def size(self) -> int:
         """Bytes in this writer's segments on disk (adopted ones not counted)."""
-        return sum(self.sizes.values())
+        return self._size
 
     def mark_committed(self, seq: int, count: int) -> None:
         """``count`` rows of segment ``seq`` are committed. A segment whose every row is
         committed is emptied: truncated if current, deleted if closed."""
+        before = self._uncommitted_in(seq)
         self.committed[seq] = self.committed.get(seq, 0) + count
+        self._uncommitted += self._uncommitted_in(seq) - before
         if self.committed[seq] < self.written.get(seq, 0):
             return
         if seq == self.seq:
             os.ftruncate(self.fd, 0)
+            self._uncommitted -= self._uncommitted_in(seq)
+            self._size -= self.sizes.get(seq, 0)
             self.written[seq] = self.committed[seq] = self.sizes[seq] = 0
         elif seq in self.closed:
             self._forget(seq)
@@ -211,8 +225,15 @@ class Journal:
         _fsync_directory(self.directory)
         return fd
 
+    def _uncommitted_in(self, seq: int) -> int:
+        """Segment ``seq``'s share of :attr:`uncommitted` (none once it is forgotten)."""
+        written = self.written.get(seq)
+        return 0 if written is None else written - self.committed.get(seq, 0)
+
     def _forget(self, seq: int) -> None:
         self._segment_path(seq).unlink(missing_ok=True)
+        self._uncommitted -= self._uncommitted_in(seq)
+        self._size -= self.sizes.get(seq, 0)
         self.written.pop(seq, None)
         self.committed.pop(seq, None)
         self.sizes.pop(seq, None)

@@ -5,6 +5,7 @@ and a line torn by a crash is skipped."""
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 from stargate.telemetry.journal import Journal, read_lines
@@ -125,4 +126,32 @@ def test_a_rejected_line_is_kept_aside(tmp_path: Path) -> None:
 def test_segments_are_private_to_the_gateway_user(tmp_path: Path) -> None:
     journal = Journal.open(tmp_path)
     assert os.stat(segment(journal, 1)).st_mode & 0o077 == 0
+    journal.close()
+
+
+def test_the_counts_kept_up_to_date_match_the_segments_after_any_history(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path)
+    pending: list[int] = []  # the segment of each row appended and not yet committed
+    chooser = random.Random(7)
+    for step in range(600):
+        action = chooser.random()
+        if action < 0.55:
+            pending.append(journal.append(b"r" * chooser.randint(1, 40) + b"\n"))
+        elif action < 0.85 and pending:
+            seq = chooser.choice(pending)
+            count = chooser.randint(1, pending.count(seq))
+            for _ in range(count):
+                pending.remove(seq)
+            journal.mark_committed(seq, count)
+        elif action < 0.93:
+            journal.rotate()
+        elif journal.closed:
+            closed = [s for s in journal.backlog() if s.seq is not None]
+            journal.replayed(closed[0])  # replayed from disk: its queued rows count no more
+            pending = [seq for seq in pending if seq != closed[0].seq]
+        recount = sum(n - journal.committed.get(seq, 0) for seq, n in journal.written.items())
+        assert journal.uncommitted == recount == len(pending), step
+        assert journal.size == sum(journal.sizes.values()), step
+        live = [journal.seq, *journal.closed]
+        assert journal.size == sum(segment(journal, seq).stat().st_size for seq in live), step
     journal.close()
