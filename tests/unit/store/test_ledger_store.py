@@ -86,6 +86,32 @@ def test_a_row_survives_the_journal_codec() -> None:
     )
 
 
+def test_a_journal_line_has_every_column_in_order() -> None:
+    """The journal's format: replayed after a crash, by this version or the next."""
+    line = encode_row(
+        SpendRow(
+            request_id="r-1", started_at=datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC),
+            ended_at=datetime(2026, 3, 1, 12, 0, 1, tzinfo=UTC), requested_model="haiku",
+            key_hash="kh", key_id="k1", key_alias="ci", user_id="u1", team_id="t1",
+            deployment_id="d1", model="us.anthropic.claude", provider="bedrock",
+            region="us-east-1", route="/v1/messages", input_tokens=12, output_tokens=5,
+            cache_read_tokens=2, cost_micro=77, latency_ms=750, http_status=200, stream=True,
+            tags=["a"], metadata={"price": Decimal("0.5")},
+        )
+    )  # fmt: skip
+    assert line == (
+        b'{"request_id":"r-1","started_at":"2026-03-01T12:00:00.250000+00:00",'
+        b'"ended_at":"2026-03-01T12:00:01+00:00","requested_model":"haiku","status":"success",'
+        b'"key_hash":"kh","key_id":"k1","key_alias":"ci","user_id":"u1","team_id":"t1",'
+        b'"end_user":null,"deployment_id":"d1","model":"us.anthropic.claude",'
+        b'"provider":"bedrock","region":"us-east-1","route":"/v1/messages","input_tokens":12,'
+        b'"output_tokens":5,"cache_read_tokens":2,"cache_write_tokens":0,"cost_micro":77,'
+        b'"latency_ms":750,"ttft_ms":null,"error_type":null,"http_status":200,"stream":true,'
+        b'"client_ip":null,"user_agent":null,"tags":["a"],"metadata":{"price":"0.5"},'
+        b'"prompt":null,"response":null}\n'
+    )
+
+
 @pytest.mark.parametrize(
     "line", [b'{"request_id": "x", "started_at": "2026-01-01T00:00:00+00:00"', b"[1]", b"{}"]
 )
