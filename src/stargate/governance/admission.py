@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from stargate.core.money import MicroUSD
 from stargate.governance.policy import Limits
@@ -153,11 +153,13 @@ class AdmissionRequest:
         return checks
 
 
-@dataclass(frozen=True, slots=True)
-class BudgetState:
+class BudgetState(NamedTuple):
     """A budget window after an admission (``headroom_micro``: what is left of the limit once
     spend and reservations, this one included, are counted) or at a refusal (what is left
-    before this request, never below zero)."""
+    before this request, never below zero).
+
+    A named tuple, as :class:`RateState`: immutable like a frozen dataclass and made in a
+    third of the time, and every admission makes one per budget and rate limit."""
 
     scope: str
     window_key: str
@@ -166,8 +168,7 @@ class BudgetState:
     reset_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class RateState:
+class RateState(NamedTuple):
     """A rate limit after an admission: ``remaining`` requests or tokens in the sliding minute,
     and ``reset_s`` seconds until the oldest admission in it leaves the window."""
 

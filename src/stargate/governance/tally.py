@@ -11,9 +11,8 @@ it was refused against.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import TypeAlias
+from datetime import datetime, timedelta
+from typing import NamedTuple, TypeAlias, cast
 
 from stargate.governance.admission import (
     RATE_WINDOW_SECONDS,
@@ -26,6 +25,7 @@ from stargate.governance.admission import (
     RefusalReason,
     Refused,
     ScopeCheck,
+    ScopeChecks,
 )
 
 __all__ = [
@@ -42,8 +42,7 @@ RateSeen: TypeAlias = tuple[int, float | None]
 """``(used, oldest)`` of one rate limit."""
 
 
-@dataclass(frozen=True, slots=True)
-class Tally:
+class Tally(NamedTuple):
     budgets: Sequence[tuple[int, int]]
     rates: Sequence[RateSeen]
 
@@ -60,29 +59,43 @@ def retry_after_budget(request: AdmissionRequest, budget: BudgetCheck) -> float 
 
 
 def admitted(request: AdmissionRequest, tally: Tally) -> Admitted:
-    checks = request.scope_checks
+    budget_of, rate_of = _states_of(request.scope_checks)
     budgets = tuple(
         [
-            BudgetState(
-                check.scope, b.window_key, b.limit_micro, b.limit_micro - spent - held, b.reset_at
+            BudgetState(scope, key, limit, limit - spent - held, reset_at)
+            for (scope, key, limit, reset_at), (spent, held) in zip(
+                budget_of, tally.budgets, strict=True
             )
-            for (check, b), (spent, held) in zip(checks.budgets, tally.budgets, strict=True)
         ]
     )
+    if not rate_of:
+        return Admitted(request.request_id, budgets)
     now = request.now.timestamp()
-    rates = tuple(
-        [
-            RateState(
-                check.scope,
-                kind,
-                limit,
-                max(0, limit - used),
-                0.0 if oldest is None else max(0.0, oldest + RATE_WINDOW_SECONDS - now),
-            )
-            for (check, kind, limit), (used, oldest) in zip(checks.rates, tally.rates, strict=True)
-        ]
-    )
-    return Admitted(request.request_id, budgets, rates)
+    rates: list[RateState] = []
+    for (scope, kind, limit), (used, oldest) in zip(rate_of, tally.rates, strict=True):
+        # max(0, limit - used) and max(0.0, oldest + minute - now), without the calls
+        reset = 0.0 if oldest is None else oldest + RATE_WINDOW_SECONDS - now
+        rates.append(
+            RateState(scope, kind, limit, limit - used if used < limit else 0,
+                      reset if reset > 0.0 else 0.0)
+        )  # fmt: skip
+    return Admitted(request.request_id, budgets, tuple(rates))
+
+
+_STATES = "tally-states"
+_BudgetOf = tuple[tuple[str, str, int, datetime | None], ...]
+_RateOf = tuple[tuple[str, RateKind, int], ...]
+
+
+def _states_of(checks: ScopeChecks) -> tuple[_BudgetOf, _RateOf]:
+    """What the states of an admission take from its checks, in tally order: kept with them."""
+    known = checks.memo.get(_STATES)
+    if known is None:
+        known = checks.memo[_STATES] = (
+            tuple((c.scope, b.window_key, b.limit_micro, b.reset_at) for c, b in checks.budgets),
+            tuple((c.scope, kind, limit) for c, kind, limit in checks.rates),
+        )
+    return cast(tuple[_BudgetOf, _RateOf], known)
 
 
 def budget_refusal(request: AdmissionRequest, tally: Tally, failed: int) -> Refused:
