@@ -23,7 +23,7 @@ from typing import assert_never
 
 from stargate.core.money import MICRO_PER_USD, micro_to_usd
 from stargate.errors import BudgetExceeded, RateLimited
-from stargate.governance.admission import Admitted, RateKind, Refused
+from stargate.governance.admission import Admitted, BudgetState, RateKind, RateState, Refused
 from stargate.governance.policy import scope_kind
 
 __all__ = [
@@ -51,6 +51,8 @@ _RATE_HEADERS: dict[RateKind, tuple[str, str, str]] = {
     kind: (f"x-ratelimit-limit-{w}", f"x-ratelimit-remaining-{w}", f"x-ratelimit-reset-{w}")
     for kind, w in _RATE_WORDS.items()
 }
+_REQUESTS_LIMIT, _REQUESTS_REMAINING, _REQUESTS_RESET = _RATE_HEADERS["requests"]
+_TOKENS_LIMIT, _TOKENS_REMAINING, _TOKENS_RESET = _RATE_HEADERS["tokens"]
 _EXACT_MICRO = 10**20  # below this, a Decimal of micro-dollars / 10**6 is exact (28 digits)
 
 
@@ -71,6 +73,8 @@ def reset_duration(seconds: float) -> str:
     if seconds < 1:
         return f"{max(0, math.ceil(seconds * 1000))}ms"
     whole = math.ceil(seconds)
+    if whole < 60:
+        return f"{whole}s"
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
@@ -89,20 +93,45 @@ def _rate_headers(kind: RateKind, limit: int, remaining: int, reset_s: float) ->
     }
 
 
-def admission_headers(admitted: Admitted) -> dict[str, str]:
-    """Headers for a response to an admitted request (none when nothing was counted)."""
-    headers: dict[str, str] = {}
-    budget = admitted.tightest_budget
+def admission_headers(admitted: Admitted, headers: dict[str, str] | None = None) -> dict[str, str]:
+    """Headers for a response to an admitted request (none when nothing was counted), added to
+    ``headers`` when given. Built in one pass over the states, on every admitted request: the
+    tightest budget (the least left, the first of equals) and the tightest requests and tokens
+    limits (the fewest remaining, the first of equals), as :attr:`Admitted.tightest_budget` and
+    :meth:`Admitted.tightest_rates` choose them."""
+    if headers is None:
+        headers = {}
+    budget: BudgetState | None = None
+    for state in admitted.budgets:
+        if budget is None or state.headroom_micro < budget.headroom_micro:
+            budget = state
     if budget is not None:
-        headers[BUDGET_REMAINING_HEADER] = _usd(max(0, budget.headroom_micro))
+        headroom = budget.headroom_micro
+        if 0 <= headroom < _EXACT_MICRO:  # _usd, inline
+            whole, fraction = divmod(headroom, MICRO_PER_USD)
+            headers[BUDGET_REMAINING_HEADER] = f"{whole}.{fraction:06d}"
+        else:
+            headers[BUDGET_REMAINING_HEADER] = _usd(max(0, headroom))
         if budget.reset_at is not None:
             headers[BUDGET_RESET_HEADER] = _rfc3339(budget.reset_at)
-    requests, tokens = admitted.tightest_rates()
-    if requests is not None:
-        headers.update(_rate_headers("requests", requests.limit, requests.remaining,
-                                     requests.reset_s))  # fmt: skip
-    if tokens is not None:
-        headers.update(_rate_headers("tokens", tokens.limit, tokens.remaining, tokens.reset_s))
+    rates = admitted.rates
+    if rates:
+        requests: RateState | None = None
+        tokens: RateState | None = None
+        for rate in rates:
+            if rate.kind == "requests":
+                if requests is None or rate.remaining < requests.remaining:
+                    requests = rate
+            elif tokens is None or rate.remaining < tokens.remaining:
+                tokens = rate
+        if requests is not None:
+            headers[_REQUESTS_LIMIT] = str(requests.limit)
+            headers[_REQUESTS_REMAINING] = str(requests.remaining)
+            headers[_REQUESTS_RESET] = reset_duration(requests.reset_s)
+        if tokens is not None:
+            headers[_TOKENS_LIMIT] = str(tokens.limit)
+            headers[_TOKENS_REMAINING] = str(tokens.remaining)
+            headers[_TOKENS_RESET] = reset_duration(tokens.reset_s)
     return headers
 
 

@@ -147,7 +147,7 @@ class Gate:
             ticket.max_tokens = lowered
             ticket.headers.update(lowered_headers(lowered))
         ticket.admitted = outcome
-        ticket.headers.update(admission_headers(outcome))
+        admission_headers(outcome, ticket.headers)
         return ticket
 
     def _admission(

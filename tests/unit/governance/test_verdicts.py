@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import pytest
 
 from stargate.api.errors import error_headers, openai_error_body
+from stargate.core.money import micro_to_usd
 from stargate.errors import BudgetExceeded, RateLimited
 from stargate.governance.admission import Admitted, BudgetState, RateState, Refused
 from stargate.governance.verdicts import (
@@ -186,3 +188,49 @@ def test_rate_refusals_are_rate_limited_with_retry_after_and_headers() -> None:
     assert "2 parallel requests" in parallel.message
     assert parallel.retry_after == 1.0
     assert error_headers(parallel, "x")["retry-after"] == "1"
+
+
+def _spelled_out_headers(admitted: Admitted) -> dict[str, str]:
+    """The headers as the rule says, step by step (what admission_headers does in one pass)."""
+    headers: dict[str, str] = {}
+    budget = admitted.tightest_budget
+    if budget is not None:
+        headers["x-stargate-budget-remaining"] = (
+            f"{micro_to_usd(max(0, budget.headroom_micro)):.6f}"
+        )
+        if budget.reset_at is not None:
+            headers["x-stargate-budget-reset-at"] = (
+                budget.reset_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+            )
+    for kind in ("requests", "tokens"):
+        rate = admitted.tightest_rate(kind)
+        if rate is not None:
+            headers[f"x-ratelimit-limit-{kind}"] = str(rate.limit)
+            headers[f"x-ratelimit-remaining-{kind}"] = str(rate.remaining)
+            headers[f"x-ratelimit-reset-{kind}"] = reset_duration(rate.reset_s)
+    return headers
+
+
+def test_admitted_headers_are_those_of_the_spelled_out_rule() -> None:
+    rng = random.Random(7)
+    resets = [None, RESET, datetime(2027, 1, 1, 0, 0, tzinfo=UTC)]
+    for _ in range(2000):
+        budgets = tuple(
+            BudgetState(f"s{i}", f"w{i}", 10**9, rng.choice([-5, 0, 1, 999_999, 10**6, 10**12,
+                        2**53, 10**21, rng.randrange(-10, 10**7)]), rng.choice(resets))
+            for i in range(rng.randrange(4))
+        )  # fmt: skip
+        rates = tuple(
+            RateState(f"s{i}", rng.choice(["requests", "tokens"]), rng.randrange(1, 10**6),
+                      rng.choice([0, 1, 5, rng.randrange(10**6)]),
+                      rng.choice([0.0, 0.0004, 0.5, 0.9999, 1.0, 1.2, 59.5, 60.0, 3723.0,
+                                  rng.uniform(0, 61)]))
+            for i in range(rng.randrange(4))
+        )  # fmt: skip
+        admitted = Admitted("r", budgets, rates)
+        expected = _spelled_out_headers(admitted)
+        assert list(admission_headers(admitted).items()) == list(expected.items())
+        # Added to the headers given, after what is there already.
+        given = {"x-stargate-max-tokens-lowered": "7"}
+        assert admission_headers(admitted, given) is given
+        assert list(given.items()) == [("x-stargate-max-tokens-lowered", "7"), *expected.items()]
