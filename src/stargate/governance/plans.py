@@ -22,7 +22,7 @@ from datetime import datetime
 
 from stargate.core.money import MicroUSD
 from stargate.governance.admission import AdmissionRequest, ScopeChecks, plan_checks
-from stargate.governance.policy import Limits
+from stargate.governance.policy import Limits, model_allowed_by_name
 
 __all__ = ["Plan", "PlanCache"]
 
@@ -33,7 +33,9 @@ Scopes = Sequence[tuple[str, Limits]]
 class Plan:
     """The checks of one principal's requests to one model, valid for ``since <= now < until``
     (``None``: unbounded). ``authorize`` is false when no scope can refuse outright except by
-    expiring (none is blocked or lists models), and ``expiries`` are the scopes' expiry times."""
+    expiring (none is blocked, and each allows the model by its name alone: the access groups,
+    which may change with the deployments, need not be asked), and ``expiries`` are the scopes'
+    expiry times."""
 
     scopes: Scopes
     model: str
@@ -83,7 +85,9 @@ def build_plan(scopes: Scopes, model: str, now: datetime) -> Plan:
         checks=plan_checks(scopes, model, now),
         since=since,
         until=until,
-        authorize=any(limits.blocked or limits.models for _, limits in scopes),
+        authorize=any(
+            limits.blocked or not model_allowed_by_name(limits, model) for _, limits in scopes
+        ),
         expiries=tuple(lim.expires_at for _, lim in scopes if lim.expires_at is not None),
     )
 

@@ -29,6 +29,7 @@ __all__ = [
     "budget_window",
     "limit_micro_from_usd",
     "model_allowed",
+    "model_allowed_by_name",
     "scope_kind",
 ]
 
@@ -131,6 +132,21 @@ def model_allowed(
             groups = access_groups_of(model_name)
         name = entry.removeprefix(GROUP_PREFIX)
         if name in groups:
+            return True
+    return False
+
+
+def model_allowed_by_name(limits: Limits, model_name: str) -> bool:
+    """Whether ``limits.models`` lets the scope call ``model_name`` by the name alone (an empty
+    list, the name itself, ``all-proxy-models`` or a wildcard matching it): then
+    :func:`model_allowed` is true whatever the model's access groups are, and stays so for as
+    long as these limits and this name do. False only means the access groups must decide."""
+    if not limits.models:
+        return True
+    for entry in limits.models:
+        if entry in (model_name, ALL_PROXY_MODELS):
+            return True
+        if "*" in entry and re.fullmatch(_wildcard(entry), model_name, flags=re.DOTALL):
             return True
     return False
 

@@ -116,8 +116,23 @@ def test_authorization_is_skipped_only_when_no_scope_could_refuse() -> None:
     plan = cache.plan("k", expiring, "m", NOW)
     assert not plan.needs_authorize(NOW)
     assert plan.needs_authorize(NOW + timedelta(hours=1))  # expired: authorize refuses it
-    for limits in (Limits(blocked=True), Limits(models=("m",))):
+    for limits in (Limits(blocked=True), Limits(models=("other",)), Limits(models=("group:g",))):
         assert cache.plan("k", (("key:k", limits),), "m", NOW).needs_authorize(NOW)
+
+
+@pytest.mark.parametrize("models", [("m",), ("other", "m"), ("all-proxy-models",), ("m*",)])
+def test_a_model_allowed_by_its_name_needs_no_authorization(models: tuple[str, ...]) -> None:
+    # The name alone allows it, whatever the model's access groups become: nothing to ask.
+    plan = PlanCache().plan("k", (("key:k", Limits(models=models)), ("team:t", Limits())), "m", NOW)
+    assert not plan.needs_authorize(NOW)
+
+
+def test_a_model_a_scope_may_allow_only_by_its_access_groups_is_authorized_every_time() -> None:
+    # The groups of a model change with the deployments: each request asks them again.
+    cache = PlanCache()
+    for models in (("group:g",), ("g",), ("other", "group:g")):
+        scopes = (("key:k", Limits(models=("m",))), ("team:t", Limits(models=models)))
+        assert cache.plan("k", scopes, "m", NOW).needs_authorize(NOW)
 
 
 def test_checks_are_validated_once_and_equal_to_their_plain_tuple() -> None:

@@ -16,6 +16,7 @@ from stargate.governance.policy import (
     budget_window,
     limit_micro_from_usd,
     model_allowed,
+    model_allowed_by_name,
     scope_kind,
 )
 from stargate.governance.windows import CalendarWindow, LifetimeWindow
@@ -136,3 +137,28 @@ def test_blocked_or_expired_scopes_are_a_401() -> None:
         authorize([("user:u", expired)], "m", now=NOW, access_groups_of=groups_of)
     still_valid = Limits(expires_at=NOW + timedelta(seconds=1))
     authorize([("key:h", still_valid)], "m", now=NOW, access_groups_of=groups_of)
+
+
+@pytest.mark.parametrize(
+    "models",
+    [(), ("all-proxy-models",), ("claude-haiku-4-5",), ("claude-*",), ("*-4-5",),
+     ("premium", "claude-haiku-4-5"), ("group:cheap",), ("cheap",), ("premium",),
+     ("claude-opus-4-5",), ("group:premium", "claude-opus-*"), ("*",)],
+)  # fmt: skip
+def test_allowed_by_name_alone_implies_allowed_whatever_the_groups(models: tuple[str, ...]) -> None:
+    limits = Limits(models=models)
+    for model in ("claude-haiku-4-5", "claude-opus-4-5", "model-cheap"):
+        by_name = model_allowed_by_name(limits, model)
+        for groups in (frozenset(), frozenset({"cheap"}), frozenset({"premium", "cheap"})):
+            allowed_now = model_allowed(limits, model, lambda _, g=groups: g)  # type: ignore[misc]
+            assert allowed_now or not by_name
+        # Not allowed by name: only an access group can allow it (and without one, nothing does).
+        assert by_name or not model_allowed(limits, model, lambda _: frozenset())
+
+
+def test_allowed_by_name_is_the_name_the_wildcards_or_all_models() -> None:
+    assert model_allowed_by_name(Limits(), "m")
+    assert model_allowed_by_name(Limits(models=("x", "m")), "m")
+    assert model_allowed_by_name(Limits(models=("m-*",)), "m-1")
+    assert not model_allowed_by_name(Limits(models=("group:m",)), "m")
+    assert not model_allowed_by_name(Limits(models=("m-*",)), "m")

@@ -17,7 +17,7 @@ import redis
 
 from stargate.config.deployment import Deployment, ModelInfo
 from stargate.core import Usage
-from stargate.errors import AuthenticationFailed, BudgetExceeded, RateLimited
+from stargate.errors import AuthenticationFailed, BudgetExceeded, ModelAccessDenied, RateLimited
 from stargate.governance.admission import Admission, AdmissionRequest
 from stargate.governance.counters import CounterStore
 from stargate.governance.durations import parse_window
@@ -171,6 +171,27 @@ async def test_a_key_that_expires_is_refused_from_its_expiry_on() -> None:
     clock.now = NOW + timedelta(seconds=30)
     with pytest.raises(AuthenticationFailed, match="expired"):
         await admit(g, p, "r2")
+
+
+async def test_access_groups_changed_by_a_model_reload_apply_to_the_next_request() -> None:
+    clock = Clock()
+    groups = {"m": frozenset({"g"})}
+    asked: list[str] = []
+
+    def groups_of(model: str) -> frozenset[str]:
+        asked.append(model)
+        return groups.get(model, frozenset())
+
+    g = Gate(MemoryCounters(clock=clock), clock=clock, access_groups_of=groups_of)
+    by_group = Principal("key", "h", "a", scopes=(("key:h", Limits(models=("group:g",))),))
+    await admit(g, by_group, "r1")
+    groups["m"] = frozenset()  # the models were reloaded: m is no longer in group g
+    with pytest.raises(ModelAccessDenied):
+        await admit(g, by_group, "r2")
+    assert asked == ["m", "m"]
+    by_name = Principal("key", "h2", "b", scopes=(("key:h2", Limits(models=("m",))),))
+    await admit(g, by_name, "r3")
+    assert asked == ["m", "m"]  # allowed by its name: the groups were not asked
 
 
 # --- prices ---------------------------------------------------------------------------------------
