@@ -70,9 +70,9 @@ _MAX_INFLATED = 64 * 1024 * 1024  # per stream; page dictionaries are small
 def text_tokens(text: str) -> int:
     """Prose: ceil(ASCII characters / 3.5) plus one per non-ASCII character."""
     if text.isascii():
-        return math.ceil(len(text) * 2 / 7)
+        return -(-len(text) * 2 // 7)  # the exact ceiling, in integers
     ascii_chars = len(text.encode("ascii", "ignore"))
-    return math.ceil(ascii_chars * 2 / 7) + (len(text) - ascii_chars)
+    return -(-ascii_chars * 2 // 7) + (len(text) - ascii_chars)
 
 
 def json_tokens(value: object) -> int:
@@ -210,7 +210,13 @@ def estimate_request_tokens(request: ChatRequest) -> int:
 
 
 def _parts_tokens(parts: Iterable[ContentPart]) -> int:
-    return sum(BLOCK_TOKENS + _part_tokens(part) for part in parts)
+    total = 0
+    for part in parts:  # a plain loop, and text (the usual part) without the match
+        if type(part) is TextPart:
+            total += BLOCK_TOKENS + text_tokens(part.text)
+        else:
+            total += BLOCK_TOKENS + _part_tokens(part)
+    return total
 
 
 def _part_tokens(part: ContentPart) -> int:

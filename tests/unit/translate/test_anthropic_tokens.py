@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import math
 import zlib
+from fractions import Fraction
 
 import orjson
 
@@ -172,3 +173,25 @@ def test_json_tokens_is_the_characters_over_three_plus_each_non_ascii_one() -> N
     ]
     for value in values:
         assert json_tokens(value) == spelled_out(value)
+
+
+def test_text_tokens_is_the_exact_ceiling_of_two_sevenths_plus_each_non_ascii_one() -> None:
+    def spelled_out(text: str) -> int:
+        ascii_chars = sum(1 for c in text if ord(c) < 128)
+        return math.ceil(Fraction(ascii_chars * 2, 7)) + (len(text) - ascii_chars)
+
+    for n in [*range(60), 3499, 3500, 3501, 10**6 + 3]:
+        for text in ("a" * n, "é" + "a" * n, "a" * n + "日本"):
+            assert text_tokens(text) == spelled_out(text)
+
+
+def test_text_parts_count_as_every_other_part_does_in_any_mix() -> None:
+    parts = [TextPart("hi"), ImagePart("image/png", "x"), TextPart(ENGLISH), TextPart(CJK),
+             TextPart("")]  # fmt: skip
+    alone = [estimate_request_tokens(ChatRequest(model="m", messages=[Message("user", [p])]))
+             for p in parts]  # fmt: skip
+    mixed = estimate_request_tokens(ChatRequest(model="m", messages=[Message("user", parts)]))
+    empty = estimate_request_tokens(ChatRequest(model="m", messages=[Message("user", [])]))
+    assert mixed - empty == sum(a - empty for a in alone)
+    assert alone[0] - empty == 3 + 1  # the block's framing and "hi"
+    assert alone[2] - empty == 3 + text_tokens(ENGLISH)
