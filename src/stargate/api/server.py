@@ -19,10 +19,13 @@ import logging
 import signal
 import socket
 from collections.abc import Callable, Generator, Sequence
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from stargate.api.endpoint import HotPaths
 from stargate.api.http_protocol import HttpProtocol
 from stargate.api.public import create_public_app
 from stargate.api.runtime import Runtime
@@ -94,7 +97,12 @@ def _admin_app(runtime: Runtime) -> ASGIApp:
 
 
 def _uvicorn_config(app: object, host: str, port: int) -> uvicorn.Config:
-    return uvicorn.Config(
+    """uvicorn's config for ``app``. uvicorn puts every request of an app through its proxy-header
+    rewrite (the client's address and scheme from the ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` of a trusted proxy); the API routes of :class:`HotPaths` read neither,
+    so there the rewrite is left to the requests they pass on, with the same trusted hosts."""
+    hot = isinstance(app, HotPaths)
+    config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host,
         port=port,
@@ -107,7 +115,13 @@ def _uvicorn_config(app: object, host: str, port: int) -> uvicorn.Config:
         timeout_graceful_shutdown=30,
         server_header=False,
         log_config=None,  # uvicorn's own lines go through our (JSON) logging
+        proxy_headers=not hot,
     )
+    if isinstance(app, HotPaths):
+        rest: Any = app.app  # uvicorn types ASGI apps its own way
+        rewrite: Any = ProxyHeadersMiddleware(rest, trusted_hosts=config.forwarded_allow_ips)
+        app.app = rewrite
+    return config
 
 
 async def serve_gateway(
