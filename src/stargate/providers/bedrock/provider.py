@@ -43,7 +43,7 @@ import contextlib
 import dataclasses
 import logging
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -126,6 +126,8 @@ _REQUEST_HEADERS: Mapping[Operation, Mapping[str, str]] = MappingProxyType(
     {operation: {"Content-Type": _JSON, **accept} for operation, accept in _ACCEPT.items()}
 )
 _log = logging.getLogger(__name__)
+# Failures below HTTP, mapped by BedrockProvider._transport_error.
+_TRANSPORT_ERRORS = (TimeoutError, HttpClientError)
 # Headers a caller-supplied forward header may never set: they carry or shape the signature.
 _RESERVED_HEADERS = frozenset(
     {
@@ -383,8 +385,10 @@ class BedrockProvider:
     ) -> tuple[int, Mapping[str, str], bytes]:
         """One non-stream call: status, headers and the whole body."""
         url, headers = await self._signed(operation, body, call, model_id=model_id)
-        with self._transport_errors():
+        try:
             response = await self._pool.request("POST", url, headers, body, self._call_timeouts)
+        except _TRANSPORT_ERRORS as exc:
+            raise self._transport_error(exc) from exc
         return response.status, response.headers, response.body
 
     @contextlib.asynccontextmanager
@@ -395,14 +399,18 @@ class BedrockProvider:
         for reuse; leaving it any other way (an error, ``aclose()``, cancellation) closes it,
         so the upstream sees the client go at once."""
         url, headers = await self._signed(operation, body, call)
-        with self._transport_errors():
+        try:
             response = await self._pool.stream("POST", url, headers, body, self._stream_timeouts)
+        except _TRANSPORT_ERRORS as exc:
+            raise self._transport_error(exc) from exc
         self._open_streams.add(response)
         finished = False
         try:
             if response.status != 200:
-                with self._transport_errors():
+                try:
                     raw = await response.read()
+                except _TRANSPORT_ERRORS as exc:
+                    raise self._transport_error(exc) from exc
                 finished = True
                 raise self._http_error(response.status, response.headers, raw)
             yield response
@@ -418,8 +426,10 @@ class BedrockProvider:
         self, response: StreamResponse, decoder: FrameDecoder
     ) -> list[Frame] | None:
         """The next whole frames (possibly none yet); ``None`` at the end of the body."""
-        with self._transport_errors():
+        try:
             chunk = await response.readany()
+        except _TRANSPORT_ERRORS as exc:
+            raise self._transport_error(exc) from exc
         return decoder.feed(chunk) if chunk else None
 
     async def _count(
@@ -497,17 +507,14 @@ class BedrockProvider:
             model_id=model_id,
         )
 
-    @contextlib.contextmanager
-    def _transport_errors(self) -> Iterator[None]:
+    def _transport_error(self, exc: TimeoutError | HttpClientError) -> UpstreamError:
+        """What a failure below HTTP is to the gateway (raise it ``from exc``)."""
         where = f"Bedrock ({self._endpoint.base_url}) for deployment {self._deployment.id}"
-        try:
-            yield
-        except TimeoutError as exc:
-            raise UpstreamTimeout(f"timed out waiting for {where}") from exc
-        except BadResponse as exc:
-            raise UpstreamBadResponse(f"the answer from {where} was cut off") from exc
-        except HttpClientError as exc:
-            raise UpstreamUnavailable(f"could not reach {where}: {type(exc).__name__}") from exc
+        if isinstance(exc, TimeoutError):
+            return UpstreamTimeout(f"timed out waiting for {where}")
+        if isinstance(exc, BadResponse):
+            return UpstreamBadResponse(f"the answer from {where} was cut off")
+        return UpstreamUnavailable(f"could not reach {where}: {type(exc).__name__}")
 
 
 def _encode(payload: Mapping[str, Any]) -> bytes:
