@@ -28,7 +28,7 @@ import contextlib
 import itertools
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -70,14 +70,16 @@ class LedgerWriter:
         self._journal = journal
         self._settings = settings
         self._clock = clock
-        self._queue: asyncio.Queue[_Queued] = asyncio.Queue(settings.queue_size)
+        # Rows journaled and waiting for the writer task (at most ``queue_size``): a plain deque,
+        # as only this thread touches it; ``_full`` wakes the task (see ``_wanted``).
+        self._queue: deque[_Queued] = deque()
         self._spilled = 0  # rows journaled but not queued since the last catch-up
         self._backlog_pending = True  # the journal's backlog is not replayed yet
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         # A partial batch waits for its deadline, not for each row: ``record`` wakes the writer
-        # only once ``_wanted`` more rows are queued (a full batch).
+        # only once ``_wanted`` rows are queued (a full batch; one while the writer is idle).
         self._full = asyncio.Event()
         self._wanted = settings.batch_size
         self._db_ok = True
@@ -121,16 +123,16 @@ class LedgerWriter:
         except OSError as exc:  # disk full or gone: the queue is all that is left
             log.error("ledger: cannot journal request %s: %s", row.request_id, exc)
             seq = -1
-        try:
-            self._queue.put_nowait((seq, row))
-            if self._queue.qsize() >= self._wanted:
-                self._full.set()
-        except asyncio.QueueFull:
+        queue = self._queue
+        if len(queue) >= self._settings.queue_size:
             if seq < 0:
                 log.critical("ledger: request %s LOST: journal and queue full", row.request_id)
                 return False
             self._spilled += 1
             return False
+        queue.append((seq, row))
+        if len(queue) >= self._wanted:
+            self._full.set()
         return True
 
     @property
@@ -203,7 +205,7 @@ class LedgerWriter:
     def _is_idle(self) -> bool:
         return (
             not self._backlog_pending
-            and self._queue.empty()
+            and not self._queue
             and self._spilled == 0
             and self._journal.uncommitted == 0
         )
@@ -224,24 +226,25 @@ class LedgerWriter:
             batch = await self._collect()
             if batch:
                 await self._commit(batch)
-            if self._spilled and self._queue.empty():
+            if self._spilled and not self._queue:
                 await self._catch_up()
             if self._is_idle():
                 self._idle.set()
                 if self._closing:
                     return
-            elif self._closing and self._queue.empty() and not self._spilled:
+            elif self._closing and not self._queue and not self._spilled:
                 return
             await self._retention_step()
 
     async def _collect(self) -> list[_Queued]:
         settings = self._settings
         loop = asyncio.get_running_loop()
+        queue = self._queue
         batch: list[_Queued] = []
         deadline: float | None = None
         while True:
-            while len(batch) < settings.batch_size and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            while queue and len(batch) < settings.batch_size:
+                batch.append(queue.popleft())
             now = loop.time()
             if batch and deadline is None:
                 deadline = now + settings.flush_interval
@@ -256,22 +259,17 @@ class LedgerWriter:
             wait = settings.fsync_interval
             if deadline is not None:
                 wait = min(wait, deadline - now)
-            if batch:
-                # The batch goes at its deadline: sleep until then, or until a full batch is
-                # queued, rather than waking for every row (one wake-up per request at low
-                # rates cost more CPU than writing the rows).
-                self._wanted = settings.batch_size - len(batch)
-                self._full.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await self._full.wait()
-                self._wanted = settings.batch_size
-            else:
-                try:
-                    async with asyncio.timeout(wait):
-                        batch.append(await self._queue.get())
-                except TimeoutError:
-                    break  # idle: let the loop run its housekeeping (retention)
+            # A batch goes at its deadline: sleep until then, or until a full batch is queued,
+            # rather than waking for every row (one wake-up per request at low rates cost more
+            # CPU than writing the rows). Without a batch, wake for the first row.
+            self._wanted = settings.batch_size - len(batch) if batch else 1
+            self._full.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._full.wait()
+            self._wanted = settings.batch_size
+            if not batch and not queue and not self._closing:
+                break  # idle: let the loop run its housekeeping (retention)
             await self._sync_journal()
         await self._sync_journal(force=bool(batch))
         return batch
