@@ -66,23 +66,22 @@ class Prices(Protocol):
 def cost_micro(usage: Usage, prices: Prices, *, cache_ttl: CacheTTL = "5m") -> MicroUSD | None:
     """The cost of ``usage`` at ``prices``, rounded up to a whole micro-dollar; ``None`` when
     the model is unpriced. ``cache_ttl`` is the TTL of the request's cache writes."""
-    counts = (
-        usage.input_tokens,
-        usage.output_tokens,
-        usage.cache_read_tokens,
-        usage.cache_write_tokens,
-    )
-    if any(count < 0 for count in counts):
+    inputs, outputs = usage.input_tokens, usage.output_tokens
+    reads, writes = usage.cache_read_tokens, usage.cache_write_tokens
+    if inputs < 0 or outputs < 0 or reads < 0 or writes < 0:
         raise ValueError(f"token counts cannot be negative: {usage}")
-    tier = _tier(prices, usage.prompt_tokens > LONG_CONTEXT_THRESHOLD, cache_ttl)
-    if tier is None:
-        return None
-    if isinstance(tier, _Ratios) and max(counts) < _EXACT_TOKENS:
+    long_prompt = inputs + reads + writes > LONG_CONTEXT_THRESHOLD
+    key = (id(prices), long_prompt, cache_ttl)
+    known = _tiers.get(key)
+    tier = known[1] if known is not None and known[0] is prices else _tier(prices, key)
+    if tier.__class__ is _Ratios and max(inputs, outputs, reads, writes) < _EXACT_TOKENS:
         # The same exact sum, in integers: every price over one common denominator.
         (i, o, r, w), denominator = tier
-        total = counts[0] * i + counts[1] * o + counts[2] * r + counts[3] * w
+        total = inputs * i + outputs * o + reads * r + writes * w
         return -(-total * MICRO_PER_USD // denominator)
-    resolved = _resolve(prices, usage.prompt_tokens > LONG_CONTEXT_THRESHOLD, cache_ttl)
+    if tier is None:
+        return None
+    resolved = _resolve(prices, long_prompt, cache_ttl)
     assert resolved is not None  # priced, as the tier said
     input_price, output_price, read_price, write_price = resolved
     with localcontext() as ctx:
@@ -149,11 +148,9 @@ _TIERS_KEPT = 1024
 _tiers: dict[tuple[int, bool, str], tuple[Prices, _Ratios | _Inexact | None]] = {}
 
 
-def _tier(prices: Prices, long_prompt: bool, cache_ttl: CacheTTL) -> _Ratios | _Inexact | None:
-    key = (id(prices), long_prompt, cache_ttl)
-    known = _tiers.get(key)
-    if known is not None and known[0] is prices:
-        return known[1]
+def _tier(prices: Prices, key: tuple[int, bool, CacheTTL]) -> _Ratios | _Inexact | None:
+    """The tier ``key`` names (``cost_micro`` looks it up in ``_tiers`` first), kept there."""
+    _, long_prompt, cache_ttl = key
     resolved = _resolve(prices, long_prompt, cache_ttl)
     tier: _Ratios | _Inexact | None
     if resolved is None:
