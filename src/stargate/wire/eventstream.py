@@ -32,6 +32,7 @@ __all__ = [
     "encode_event",
     "encode_exception",
     "encode_frame",
+    "read_headers",
 ]
 
 MAX_HEADERS_BYTES = 128 * 1024
@@ -110,7 +111,9 @@ class FrameError(ValueError):
 
 class FrameReader:
     """Feed it a body's bytes in whatever pieces they arrive; it returns the whole frames, each
-    as its headers and its payload. After a :class:`FrameError` the stream cannot be trusted."""
+    as its headers and its payload (:meth:`feed`), or as its raw headers section and its payload
+    (:meth:`sections`, for a caller that reads the few distinct sections of a stream once, with
+    :func:`read_headers`). After a :class:`FrameError` the stream cannot be trusted."""
 
     __slots__ = ("_buffer",)
 
@@ -118,36 +121,62 @@ class FrameReader:
         self._buffer = bytearray()
 
     def feed(self, data: bytes) -> list[tuple[dict[str, HeaderValue], bytes]]:
+        return [(_headers(section), payload) for section, payload in self.sections(data)]
+
+    def sections(self, data: bytes) -> list[tuple[bytes, bytes]]:
+        """The whole frames completed by ``data``, as (headers section, payload), checksums and
+        lengths checked; the headers section is not read (:func:`read_headers` does)."""
         buffer = self._buffer
-        buffer += data
-        frames: list[tuple[dict[str, HeaderValue], bytes]] = []
-        start, available = 0, len(buffer)
-        while available - start >= 12:
-            total, headers_length, prelude_crc = _PRELUDE_CHECKED.unpack_from(buffer, start)
-            if zlib.crc32(buffer[start : start + 8]) != prelude_crc:
-                raise FrameError("the prelude's checksum does not match")
-            if headers_length > MAX_HEADERS_BYTES:
-                raise FrameError(f"a headers section of {headers_length} bytes")
-            payload_length = total - headers_length - 16
-            if not 0 <= payload_length <= MAX_PAYLOAD_BYTES:
-                raise FrameError(f"a frame of {total} bytes with {headers_length} of headers")
-            end = start + total
-            if available < end:
-                break
-            (message_crc,) = _U32.unpack_from(buffer, end - 4)
-            if zlib.crc32(buffer[start : end - 4]) != message_crc:
-                raise FrameError("the message's checksum does not match")
-            payload_start = start + 12 + headers_length
-            headers = _headers(bytes(buffer[start + 12 : payload_start]))
-            frames.append((headers, bytes(buffer[payload_start : end - 4])))
-            start = end
-        if start:
-            del buffer[:start]
+        if buffer:
+            buffer += data
+            frames, used = _split(buffer)
+            if used:
+                del buffer[:used]
+            return frames
+        # Nothing held back (the usual case: a piece is one or more whole frames): read the
+        # piece itself, and keep only what is left of it.
+        frames, used = _split(data)
+        if used < len(data):
+            buffer += data[used:] if used else data
         return frames
+
+
+def _split(data: bytes | bytearray) -> tuple[list[tuple[bytes, bytes]], int]:
+    """The whole frames at the start of ``data`` and how many bytes they take."""
+    frames: list[tuple[bytes, bytes]] = []
+    start, available = 0, len(data)
+    crc32 = zlib.crc32
+    while available - start >= 12:
+        total, headers_length, prelude_crc = _PRELUDE_CHECKED.unpack_from(data, start)
+        if crc32(data[start : start + 8]) != prelude_crc:
+            raise FrameError("the prelude's checksum does not match")
+        if headers_length > MAX_HEADERS_BYTES:
+            raise FrameError(f"a headers section of {headers_length} bytes")
+        payload_length = total - headers_length - 16
+        if not 0 <= payload_length <= MAX_PAYLOAD_BYTES:
+            raise FrameError(f"a frame of {total} bytes with {headers_length} of headers")
+        end = start + total
+        if available < end:
+            break
+        (message_crc,) = _U32.unpack_from(data, end - 4)
+        if crc32(data[start : end - 4]) != message_crc:
+            raise FrameError("the message's checksum does not match")
+        payload_start = start + 12 + headers_length
+        frames.append(
+            (bytes(data[start + 12 : payload_start]), bytes(data[payload_start : end - 4]))
+        )
+        start = end
+    return frames, start
 
 
 _SEEN_HEADERS: dict[bytes, dict[str, HeaderValue]] = {}
 _SEEN_MAX = 64
+
+
+def read_headers(data: bytes) -> dict[str, HeaderValue]:
+    """A frame's headers section read (and checked: :class:`FrameError` when it is not one),
+    as a new dict."""
+    return _headers(data)
 
 
 def _headers(data: bytes) -> dict[str, HeaderValue]:

@@ -17,6 +17,7 @@ from stargate.wire.eventstream import (
     encode_event,
     encode_exception,
     encode_frame,
+    read_headers,
 )
 
 
@@ -142,3 +143,70 @@ def test_a_repeated_header_section_reads_the_same_and_is_never_shared() -> None:
     first[":event-type"] = "changed by a caller"
     ((third, _),) = reader.feed(frame)
     assert third[":event-type"] == "contentBlockDelta"
+
+
+def _pieces_on_frame_boundaries(frames: list[bytes], rng: random.Random) -> list[bytes]:
+    """Whole frames per piece (one or several), now and then a piece ending inside a frame and
+    the next one finishing it: both the reader's paths (nothing held back, and a remainder)."""
+    pieces: list[bytes] = []
+    position = 0
+    while position < len(frames):
+        count = rng.randint(1, 3)
+        piece = b"".join(frames[position : position + count])
+        position += count
+        if rng.random() < 0.3 and position < len(frames):
+            cut = rng.randint(1, len(frames[position]) - 1)
+            piece += frames[position][:cut]
+            pieces.append(piece)
+            piece = frames[position][cut:]
+            position += 1
+        pieces.append(piece)
+    return pieces
+
+
+def test_whole_frames_per_piece_read_as_botocore_reads_them() -> None:
+    rng = random.Random(11)
+    for _ in range(200):
+        frames = [
+            _typed_frame(_random_headers(rng), rng.randbytes(rng.randint(0, 200)))
+            for _ in range(rng.randint(1, 8))
+        ]
+        reader = FrameReader()
+        ours: list[tuple[dict[str, HeaderValue], bytes]] = []
+        for piece in _pieces_on_frame_boundaries(frames, rng):
+            ours += reader.feed(piece)
+        assert ours == _botocore(b"".join(frames))
+        assert reader.feed(b"") == []
+
+
+def test_sections_are_the_raw_headers_and_the_payload() -> None:
+    first = encode_event("contentBlockDelta", {"delta": {"text": "a"}})
+    second = encode_exception("throttlingException", "slow down")
+    headers_length = struct.unpack("!I", first[4:8])[0]
+    reader = FrameReader()
+    assert reader.sections(first + second[:20]) == [
+        (first[12 : 12 + headers_length], b'{"delta":{"text":"a"}}')
+    ]
+    ((section, payload),) = reader.sections(second[20:])
+    assert read_headers(section) == {
+        ":exception-type": "throttlingException",
+        ":content-type": "application/json",
+        ":message-type": "exception",
+    }
+    assert payload == b'{"message":"slow down"}'
+
+
+def test_a_corrupt_piece_is_refused_on_either_path() -> None:
+    frame = encode_frame({":event-type": "metadata"}, b'{"usage":{}}')
+    flipped = frame[:-6] + bytes([frame[-6] ^ 1]) + frame[-5:]
+    with pytest.raises(FrameError, match="message's checksum"):
+        FrameReader().feed(frame + flipped)  # nothing held back
+    reader = FrameReader()
+    assert reader.feed(frame + flipped[:5]) == [({":event-type": "metadata"}, b'{"usage":{}}')]
+    with pytest.raises(FrameError, match="message's checksum"):
+        reader.feed(flipped[5:])  # completing a remainder
+
+
+def test_a_bad_headers_section_is_refused_when_read() -> None:
+    with pytest.raises(FrameError, match="duplicate header"):
+        read_headers(b"\x02:a\x00\x02:a\x01")
