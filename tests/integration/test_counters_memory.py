@@ -4,7 +4,10 @@ keeps bounded memory, and count exactly under one event loop's concurrency."""
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from stargate.governance.admission import AdmissionRequest, Admitted, BudgetCheck, ScopeCheck
 from stargate.governance.counters import RECORD_GRACE_SECONDS, WINDOW_GRACE_SECONDS
@@ -115,3 +118,32 @@ async def test_a_request_in_flight_through_heap_compactions_still_loses_its_leas
     assert store._budgets[window].reserved == 0  # its lease ran out: given back
     assert await store.settle("long", 50, 0)  # a late settlement still lands
     assert await store.spent(*window) == 35_050
+
+
+async def test_sliding_logs_stay_exact_and_bounded_over_many_minutes() -> None:
+    """The logs drop what left the minute in bulk: the counts and token totals are still those
+    of exactly the admissions of the last minute, and a log holds at most two minutes of them."""
+    clock = Clock()
+    store = MemoryCounters(clock=clock)
+    check = ScopeCheck("key:k", rpm=10**6, tpm=10**9)
+    admitted_at: list[tuple[float, str, int]] = []  # (epoch s, id, tokens after settling)
+    rng = random.Random(5)
+    for i in range(3_000):  # ten minutes, at uneven steps of 0 to 0.4 s
+        clock.now += timedelta(seconds=rng.choice([0.0, 0.05, 0.2, 0.4]))
+        rid, tokens = f"r{i}", rng.randrange(1, 500)
+        outcome = await store.admit(AdmissionRequest(rid, (check,), 0, tokens, clock.now, 60))
+        assert isinstance(outcome, Admitted)
+        actual = rng.randrange(0, tokens + 1)
+        assert await store.settle(rid, 0, actual)
+        admitted_at.append((clock.now.timestamp(), rid, actual))
+        cutoff = clock.now.timestamp() - 60
+        live = [a for a in admitted_at if a[0] > cutoff]
+        requests, tokens_state = outcome.rates
+        # What the admission saw: every admission of the minute, its own with its reservation.
+        assert requests.remaining == 10**6 - len(live)
+        assert tokens_state.remaining == 10**9 - sum(t for _, _, t in live[:-1]) - tokens
+        assert requests.reset_s == pytest.approx(max(0.0, live[0][0] + 60 - clock.now.timestamp()))
+        for log in (store._rpm["key:k"], store._tpm["key:k"]):
+            assert log.count == len(live)
+            assert len(log.entries) <= 2 * len(live) + 1
+        assert store._tpm["key:k"].total == sum(t for _, _, t in live)

@@ -15,6 +15,7 @@ import heapq
 from bisect import bisect_right, insort
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Literal
 
 from stargate.core.money import MicroUSD
@@ -52,34 +53,56 @@ _LAST_ID = "\U0010ffff"  # above any request id (they are printable ASCII)
 
 @dataclass(slots=True)
 class _RateLog:
-    """Admissions of the sliding minute, oldest first; for TPM with their token counts."""
+    """Admissions of the sliding minute, oldest first; for TPM with their token counts.
+
+    ``entries`` before ``start`` have left the minute: they are dropped in bulk once they are
+    at least half the list (dropping the oldest one by one moved the whole list, a minute of
+    traffic, on every admission), so memory stays within twice the minute's admissions."""
 
     entries: list[tuple[float, str]] = field(default_factory=list)
     tokens: dict[str, int] = field(default_factory=dict)
     total: int = 0
+    start: int = 0
+
+    @property
+    def count(self) -> int:
+        """Admissions in the minute."""
+        return len(self.entries) - self.start
+
+    @property
+    def oldest(self) -> float | None:
+        entries, start = self.entries, self.start
+        return entries[start][0] if start < len(entries) else None
 
     def purge(self, now: float) -> None:
+        entries, start, cutoff = self.entries, self.start, now - RATE_WINDOW_SECONDS
+        if start == len(entries) or entries[start][0] > cutoff:
+            return  # nothing left the minute (the usual case: no search)
         # Compared as tuples (in C, no key function per step): every request id sorts below
         # _LAST_ID, so this finds the first admission younger than the minute.
-        entries, cutoff = self.entries, now - RATE_WINDOW_SECONDS
-        if not entries or entries[0][0] > cutoff:
-            return  # nothing left the minute (the usual case: no search, no slice)
-        gone = bisect_right(entries, (cutoff, _LAST_ID))
+        gone = bisect_right(entries, (cutoff, _LAST_ID), start)
         tokens = self.tokens
-        for _, rid in entries[:gone]:
-            self.total -= tokens.pop(rid, 0)
-        del entries[:gone]
+        if tokens:
+            for index in range(start, gone):
+                self.total -= tokens.pop(entries[index][1], 0)
+        if 2 * gone >= len(entries):
+            del entries[:gone]  # moves no more entries than are dropped
+            gone = 0
+        self.start = gone
 
     def add(self, now: float, rid: str, tokens: int | None) -> None:
         """Log an admission (``tokens``: its tokens for a TPM log, ``None`` for an RPM log)."""
-        insort(self.entries, (now, rid))
+        entries, entry = self.entries, (now, rid)
+        if self.start == len(entries) or entries[-1] <= entry:
+            entries.append(entry)  # the usual case: the newest
+        else:
+            insort(entries, entry, self.start)
         if tokens is not None:
             self.tokens[rid] = tokens
             self.total += tokens
 
     def seen(self, tokens: bool) -> RateSeen:
-        oldest = self.entries[0][0] if self.entries else None
-        return (self.total if tokens else len(self.entries), oldest)
+        return (self.total if tokens else self.count, self.oldest)
 
 
 @dataclass(slots=True)
@@ -211,10 +234,10 @@ class MemoryCounters:
             for log, counts_tokens in zip(logs, plan.token_logs, strict=True):
                 if counts_tokens:
                     log.add(now, rid, tokens)
-                    rates.append((log.total, log.entries[0][0]))
+                    rates.append((log.total, log.entries[log.start][0]))
                 else:
                     log.add(now, rid, None)
-                    rates.append((len(log.entries), log.entries[0][0]))
+                    rates.append((log.count, log.entries[log.start][0]))
         deadline = now + request.lease_seconds
         self._requests[rid] = _Request("active", micro, checks.windows, checks.scopes,
                                        checks.tpm_scopes, deadline, request)  # fmt: skip
@@ -232,7 +255,7 @@ class MemoryCounters:
         for check, scope, rpm, tpm, max_parallel in limited:
             if rpm is not None:
                 log = self._log(self._rpm, scope, now)
-                if len(log.entries) + 1 > rpm:
+                if log.count + 1 > rpm:
                     return rate_refusal(request, check, "rpm", rpm, _requests_retry(log, rpm, now))
                 logs.append(log)
             if tpm is not None:
@@ -380,7 +403,7 @@ def _requests_retry(log: _RateLog, limit: int, now: float) -> float | None:
     """Seconds until enough admissions leave the minute for one more to fit."""
     if limit == 0:
         return None
-    leaving = log.entries[len(log.entries) - limit]
+    leaving = log.entries[len(log.entries) - limit]  # the limit-th newest: start + count - limit
     return max(0.0, leaving[0] + RATE_WINDOW_SECONDS - now)
 
 
@@ -388,7 +411,7 @@ def _tokens_retry(log: _RateLog, limit: int, wanted: int, now: float) -> float |
     if wanted > limit:
         return None
     left = log.total
-    for ts, rid in log.entries:
+    for ts, rid in islice(log.entries, log.start, None):
         left -= log.tokens.get(rid, 0)
         if left + wanted <= limit:
             return max(0.0, ts + RATE_WINDOW_SECONDS - now)
