@@ -17,6 +17,7 @@ from datetime import datetime
 from stargate.config.deployment import Deployment, ModelInfo
 from stargate.core import Usage
 from stargate.core.cost import cost_micro
+from stargate.core.money import MicroUSD
 from stargate.errors import (
     AuthenticationFailed,
     BudgetExceeded,
@@ -175,13 +176,23 @@ class Gate:
         the request's task is being cancelled; never raises."""
         if ticket.settled or ticket.admitted is None:
             return
-        ticket.settled = True
         if usage is None or deployment is None:
-            cost, tokens, nothing = 0, 0, True
+            await self._settle(ticket, 0, 0, nothing=True)
         else:
             # The ledger's price (core.cost): counters and ledger agree. Unpriced: no money.
-            cost, tokens = cost_micro(usage, deployment.info) or 0, usage.total_tokens
-            nothing = False
+            cost = cost_micro(usage, deployment.info) or 0
+            await self._settle(ticket, cost, usage.total_tokens, nothing=False)
+
+    async def settle_priced(self, ticket: Ticket, usage: Usage, cost: MicroUSD | None) -> None:
+        """:meth:`settle` for a request whose cost is known already: ``cost`` is what
+        ``core.cost.cost_micro`` gave for ``usage`` at the deployment that served it (``None``:
+        unpriced), as the request's ledger row has it."""
+        if ticket.settled or ticket.admitted is None:
+            return
+        await self._settle(ticket, cost or 0, usage.total_tokens, nothing=False)
+
+    async def _settle(self, ticket: Ticket, cost: int, tokens: int, *, nothing: bool) -> None:
+        ticket.settled = True
         rid = ticket.request_id
         try:
             if self._settle_in_place is not None:  # one synchronous step: nothing can cancel it

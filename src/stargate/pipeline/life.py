@@ -227,10 +227,15 @@ class Pipeline:
         usage: Usage | None,
         deployment: Deployment | None,
     ) -> None:
-        """Settle once the response is sent, when the API layer takes that work; else now."""
+        """Settle once the response is sent, when the API layer takes that work; else now.
+        A call that succeeded settles at the cost its record computed (``ctx.cost_micro``)."""
         if ticket is None or self._gate is None:
             return
-        job = functools.partial(self._gate.settle, ticket, usage, deployment)
+        job: Callable[[], Awaitable[None]]
+        if usage is not None and deployment is not None and ctx.served_by is deployment:
+            job = functools.partial(self._gate.settle_priced, ticket, usage, ctx.cost_micro)
+        else:
+            job = functools.partial(self._gate.settle, ticket, usage, deployment)
         if ctx.after is None or not ctx.after.add(job):
             await job()
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
 from stargate.config.deployment import Deployment, ModelInfo
 from stargate.core import ChatRequest, ChatResponse, Message, StopReason, TextPart, Usage
 from stargate.governance.durations import parse_window
 from stargate.governance.policy import BudgetWindow, Limits
-from stargate.pipeline import Gate, Pipeline, Principal, RequestContext
+from stargate.pipeline import Gate, Pipeline, Principal, RequestContext, gate, records
 from stargate.pipeline.after import AfterResponse
 from stargate.pipeline.records import Outcome, Recorder
 from stargate.providers.base import CallContext, Provider
@@ -91,3 +93,42 @@ async def test_the_ledger_row_is_recorded_before_the_response_and_the_metrics_af
     assert not _requests_counted(metrics)
     await after.run()
     assert _requests_counted(metrics)
+
+
+async def test_an_answered_call_settles_at_the_cost_its_ledger_row_has_priced_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    priced: list[Usage] = []
+    real = records.cost_micro
+
+    def counted(usage: Usage, prices: ModelInfo) -> int | None:
+        priced.append(usage)
+        return real(usage, prices)
+
+    monkeypatch.setattr(records, "cost_micro", counted)
+    monkeypatch.setattr(gate, "cost_micro", counted)
+    outcomes: list[Outcome] = []
+    counters = MemoryCounters(clock=lambda: NOW)
+    recorder = Recorder(Metrics(), on_outcome=outcomes.append)
+    for number, after in enumerate((AfterResponse(), None), start=1):
+        ctx = RequestContext(f"r{number}", "/v1/chat/completions", 0.0, after=after)
+        await pipeline(counters, recorder).complete(chat(), PRINCIPAL, ctx)
+        if after is not None:
+            await after.run()
+        assert len(priced) == number  # once per request: the ledger row's price, reused
+    assert await counters.spent("key:h", WINDOW.key_at(NOW)) == 300 == 2 * outcomes[0].cost_micro
+
+
+async def test_an_unpriced_answer_settles_its_tokens_and_no_money() -> None:
+    free = Deployment(id="d", model_name="m", provider="bedrock", model="x", info=ModelInfo())
+    counters = MemoryCounters(clock=lambda: NOW)
+    tpm = Principal("key", "h", "alias", scopes=(("key:h", Limits(
+        budgets=(BudgetWindow(10**6, WINDOW),), tpm=10**6)),))  # fmt: skip
+    g = Gate(counters, clock=lambda: NOW, access_groups_of=lambda _: frozenset())
+    p = Pipeline(router=Router([free]), providers=Providers(), recorder=Recorder(Metrics()),
+                 master_key=None, gate=g)  # fmt: skip
+    ctx = RequestContext("r1", "/v1/chat/completions", 0.0)
+    await p.complete(chat(), tpm, ctx)
+    assert ctx.cost_micro is None
+    assert await counters.spent("key:h", WINDOW.key_at(NOW)) == 0
+    assert counters._tpm["key:h"].total == 110  # the real tokens, not the reservation
