@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import ssl
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -258,13 +259,18 @@ class _Conn(asyncio.Protocol):
             self.transport.close()
 
     async def _wait(self, timeout: float | None) -> None:
-        self._waiter = waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
         try:
             if timeout is None:
                 await waiter
             else:
-                async with asyncio.timeout(timeout):
+                deadlines = self.pool._deadlines_on(loop)
+                deadline = deadlines.add(timeout, _time_out, waiter)
+                try:
                     await waiter
+                finally:
+                    deadlines.discard(deadline)
         finally:
             self._waiter = None
 
@@ -361,6 +367,90 @@ class StreamResponse:
             self._conn.pool._give_back(self._conn)
 
 
+class _Deadline:
+    __slots__ = ("arg", "fire", "fired", "when")
+
+    def __init__(self, when: float, fire: Callable[[Any], None], arg: Any) -> None:
+        self.when = when
+        self.fire = fire
+        self.arg = arg
+        self.fired = False
+
+
+class _Deadlines:
+    """The deadlines of a pool's calls on one loop timer. A timer per call (``asyncio.timeout``)
+    cost ~4 us of CPU on uvloop, which makes a libuv timer handle for each; here a deadline is
+    an object in a set, and the one timer is set again only for a deadline earlier than the one
+    it waits for (calls of one kind have their deadlines in the order they start, so that is
+    rare). When it goes off, every deadline due is fired and the timer set for the earliest
+    left. A deadline is fired when the loop's clock reaches it (to the millisecond), as the loop
+    fires its own timers."""
+
+    __slots__ = ("_armed", "_handle", "_live", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._live: set[_Deadline] = set()
+        self._handle: asyncio.TimerHandle | None = None
+        self._armed = math.inf  # when the timer goes off
+
+    def add(self, delay: float, fire: Callable[[Any], None], arg: Any) -> _Deadline:
+        """``fire(arg)`` in ``delay`` seconds unless :meth:`discard` comes first."""
+        deadline = _Deadline(self.loop.time() + delay, fire, arg)
+        self._live.add(deadline)
+        if deadline.when < self._armed:
+            self._arm(deadline.when)
+        return deadline
+
+    def discard(self, deadline: _Deadline) -> None:
+        self._live.discard(deadline)  # the timer may go off for nothing, and is set again
+
+    def end(self, deadline: _Deadline, task: asyncio.Task[Any], cancelling: int) -> bool:
+        """:meth:`discard` for a deadline that cancels ``task``; whether it did, and that
+        cancellation is the only one asked for since (``asyncio.timeout``'s rule)."""
+        self._live.discard(deadline)
+        return deadline.fired and task.uncancel() <= cancelling
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._armed = math.inf
+
+    def _arm(self, when: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._armed = when
+        self._handle = self.loop.call_at(when, self._expire)
+
+    def _expire(self) -> None:
+        self._handle = None
+        self._armed = math.inf
+        live = self._live
+        if not live:
+            return
+        # uvloop counts its timers in whole milliseconds, and goes off up to half of one before
+        # the time asked for (by its own clock): what falls due within the millisecond is due,
+        # as it would be for a timer of its own.
+        now = self.loop.time() + 0.001
+        due = [deadline for deadline in live if deadline.when <= now]
+        for deadline in due:
+            live.discard(deadline)
+            deadline.fired = True
+            deadline.fire(deadline.arg)
+        if live:
+            self._arm(min(deadline.when for deadline in live))
+
+
+def _time_out(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
+def _cancel(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+
+
 class _Host:
     __slots__ = ("busy", "idle")
 
@@ -395,7 +485,14 @@ class Http1Pool:
         self._sweeper: asyncio.TimerHandle | None = None
         self._dns: dict[tuple[str, int], tuple[float, list[tuple[int, str]]]] = {}
         self._targets: dict[str, tuple[Origin, str, str]] = {}
+        self._deadlines: _Deadlines | None = None
         self.closed = False
+
+    def _deadlines_on(self, loop: asyncio.AbstractEventLoop) -> _Deadlines:
+        deadlines = self._deadlines
+        if deadlines is None or deadlines.loop is not loop:
+            deadlines = self._deadlines = _Deadlines(loop)
+        return deadlines
 
     # --- calls --------------------------------------------------------------------------------
 
@@ -410,8 +507,24 @@ class Http1Pool:
         """One call answered whole: status, headers, body."""
         if timeouts.total is None:
             return await self._request(method, url, headers, body, timeouts)
-        async with asyncio.timeout(timeouts.total):
-            return await self._request(method, url, headers, body, timeouts)
+        # asyncio.timeout(total), on the pool's shared timer: at the deadline the task is
+        # cancelled, and that cancellation (if it is the only one) comes out as TimeoutError.
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("Http1Pool.request must run in a task")
+        cancelling = task.cancelling()
+        deadlines = self._deadlines_on(asyncio.get_running_loop())
+        deadline = deadlines.add(timeouts.total, _cancel, task)
+        try:
+            response = await self._request(method, url, headers, body, timeouts)
+        except BaseException as exc:
+            if deadlines.end(deadline, task, cancelling) and isinstance(
+                exc, asyncio.CancelledError
+            ):
+                raise TimeoutError from exc
+            raise
+        deadlines.end(deadline, task, cancelling)
+        return response
 
     async def _request(
         self,
@@ -483,6 +596,8 @@ class Http1Pool:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
+        if self._deadlines is not None:
+            self._deadlines.stop()
         for conn in list(self._conns):
             conn._drop()
         self._conns.clear()

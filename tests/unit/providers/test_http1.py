@@ -22,6 +22,7 @@ from stargate.providers.http1 import (
     ConnectionDropped,
     Http1Pool,
     Timeouts,
+    _Deadlines,
 )
 
 OK = Timeouts(total=30, pool=30, connect=30, read=30)
@@ -562,6 +563,108 @@ async def test_https_to_a_self_signed_local_server(certificate: tuple[Path, Path
     finally:
         await trusting.aclose()
         await default.aclose()
+        await server.stop()
+
+
+async def test_deadlines_fire_in_order_on_one_timer_and_a_discarded_one_never() -> None:
+    deadlines = _Deadlines(asyncio.get_running_loop())
+    fired: list[str] = []
+    last = asyncio.Event()
+
+    def fire(name: str) -> None:
+        fired.append(name)
+        if name == "late":
+            last.set()
+
+    deadlines.add(0.2, fire, "late")  # the timer is set for it
+    deadlines.add(0.01, fire, "early")  # earlier: the timer is set again
+    dropped = deadlines.add(0.05, fire, "dropped")
+    deadlines.add(0.1, fire, "middle")
+    deadlines.discard(dropped)
+    async with asyncio.timeout(10):  # a guard against a hang, not a measure
+        await last.wait()
+    assert fired == ["early", "middle", "late"]
+    assert not deadlines._live
+    assert deadlines._handle is None
+
+
+async def test_call_deadlines_short_and_long_together(pool: Http1Pool) -> None:
+    async def respond(request: Request, writer: asyncio.StreamWriter) -> str | None:
+        if request.path.startswith("/hold"):
+            return HOLD
+        await plain(request, writer)
+        return None
+
+    server = Server(respond)
+    await server.start()
+    try:
+        async with asyncio.timeout(10):  # a guard against a hang, not a measure
+            held = asyncio.create_task(
+                pool.request("POST", server.url("/hold/long"), {}, b"", Timeouts(total=30))
+            )
+            while not server.requests:
+                await asyncio.sleep(0.001)
+            short = [
+                pool.request("POST", server.url(f"/hold/{n}"), {}, b"", Timeouts(total=delay))
+                for n, delay in enumerate((0.08, 0.02, 0.05))
+            ]
+            answered = pool.request("POST", server.url("/now"), {}, b"", Timeouts(total=30))
+            outcomes = await asyncio.gather(*short, answered, return_exceptions=True)
+            assert [type(outcome) for outcome in outcomes[:3]] == [TimeoutError] * 3
+            assert outcomes[3].body == b"echo:/now:"  # type: ignore[union-attr]
+            assert not held.done()
+            held.cancel()  # a cancellation from outside stays a cancellation
+            with pytest.raises(asyncio.CancelledError):
+                await held
+        assert pool._deadlines is not None
+        assert not pool._deadlines._live
+    finally:
+        await server.stop()
+
+
+async def test_a_call_deadline_inside_an_outer_timeout(pool: Http1Pool) -> None:
+    async def respond(request: Request, writer: asyncio.StreamWriter) -> str:
+        return HOLD
+
+    server = Server(respond)
+    await server.start()
+    try:
+        task = asyncio.current_task()
+        assert task is not None
+        async with asyncio.timeout(10) as outer:  # the call's own deadline comes first
+            with pytest.raises(TimeoutError):
+                await pool.request("POST", server.url(), {}, b"", Timeouts(total=0.02))
+        assert not outer.expired()
+        assert task.cancelling() == 0
+        with pytest.raises(TimeoutError):  # the outer one comes first: it is the outer's
+            async with asyncio.timeout(0.02) as outer:
+                await pool.request("POST", server.url(), {}, b"", Timeouts(total=30))
+        assert outer.expired()
+        assert task.cancelling() == 0
+        assert pool._deadlines is not None
+        assert not pool._deadlines._live
+    finally:
+        await server.stop()
+
+
+async def test_stream_read_deadlines_are_dropped_once_read(pool: Http1Pool) -> None:
+    async def respond(request: Request, writer: asyncio.StreamWriter) -> str:
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for piece in (b"a", b"b", b"c"):
+            await asyncio.sleep(0.005)
+            writer.write(b"1\r\n%s\r\n" % piece)
+        writer.write(b"0\r\n\r\n")
+        return "done"
+
+    server = Server(respond)
+    await server.start()
+    try:
+        stream = await pool.stream("POST", server.url(), {}, b"", Timeouts(read=30))
+        assert await stream.read() == b"abc"
+        stream.release()
+        assert pool._deadlines is not None
+        assert not pool._deadlines._live
+    finally:
         await server.stop()
 
 
