@@ -111,18 +111,22 @@ class Recorder:
         traceparent: str | None = None,
     ) -> RequestRecord:
         self.metrics.request_started()
-        trace = self.tracer.start_request(
-            request_id=request_id,
-            route=route,
-            requested_model=model,
-            stream=stream,
-            max_tokens=max_tokens,
-            key_alias=principal.key_alias,
-            user=principal.user_id or "",
-            team=principal.team_id or "",
-            team_alias=principal.team_alias or "",
-            traceparent=traceparent,
-        )
+        tracer = self.tracer
+        if tracer.enabled:
+            trace = tracer.start_request(
+                request_id=request_id,
+                route=route,
+                requested_model=model,
+                stream=stream,
+                max_tokens=max_tokens,
+                key_alias=principal.key_alias,
+                user=principal.user_id or "",
+                team=principal.team_id or "",
+                team_alias=principal.team_alias or "",
+                traceparent=traceparent,
+            )
+        else:
+            trace = tracer.off
         return RequestRecord(self, request_id, route, model, principal, started, stream, trace)
 
 
@@ -143,6 +147,9 @@ class RequestRecord:
     finished: bool = False
     cost_micro: int | None = None  # what the request cost, once it ended
     served_by: Deployment | None = None
+    usage: Usage | None = None  # of an answered request, once it ended
+    ended: float = 0.0  # when it ended (``recorder.clock()``)
+    ttft: float | None = None  # its time to first token, streamed
 
     def labels(self, deployment: Deployment | None) -> RequestLabels:
         p = self.principal
@@ -192,15 +199,19 @@ class RequestRecord:
         self.finished = True
         now = self.recorder.clock()
         cost = cost_micro(usage, deployment.info) if usage is not None else None
-        self.cost_micro, self.served_by = cost, deployment
         ttft = self.first_item_at - self.upstream_started if self.first_item_at else None
+        self.cost_micro, self.served_by, self.usage = cost, deployment, usage
+        self.ended, self.ttft = now, ttft
         self._spend(deployment, usage, cost, 200, "", now, ttft)
-
-        async def report() -> None:
+        if after is None or not after.add(self._report_later):
             self._report_success(deployment, usage, cost, now, ttft)
 
-        if after is None or not after.add(report):
-            self._report_success(deployment, usage, cost, now, ttft)
+    async def _report_later(self) -> None:
+        """:meth:`_report_success` of the request :meth:`succeeded` recorded, once its response
+        is sent."""
+        deployment = self.served_by
+        assert deployment is not None
+        self._report_success(deployment, self.usage, self.cost_micro, self.ended, self.ttft)
 
     def _report_success(self, deployment: Deployment, usage: Usage | None, cost: int | None,
                         now: float, ttft: float | None) -> None:  # fmt: skip

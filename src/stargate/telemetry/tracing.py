@@ -341,6 +341,11 @@ class Tracer:
     def enabled(self) -> bool:
         return self._tracer is not None
 
+    @property
+    def off(self) -> RequestTrace:
+        """The trace every request of a disabled tracer gets (it records nothing)."""
+        return self._off
+
     def start_request(
         self,
         *,

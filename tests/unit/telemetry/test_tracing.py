@@ -298,6 +298,7 @@ def test_disabled_tracer_does_nothing_cheaply() -> None:
     tracer = Tracer.disabled()
     assert not tracer.enabled
     request = tracer.start_request(request_id="r", route="/", requested_model="m")
+    assert request is tracer.off  # one trace that records nothing, for every request
     called: list[int] = []
     request.record_input(lambda: called.append(1))
     assert request.trace_id is None
