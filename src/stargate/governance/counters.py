@@ -17,6 +17,7 @@ from stargate.governance.admission import Admission, AdmissionRequest
 __all__ = [
     "RECORD_GRACE_SECONDS",
     "WINDOW_GRACE_SECONDS",
+    "AdmitsInPlace",
     "CounterStore",
     "FailurePolicy",
     "SettlesInPlace",
@@ -78,4 +79,14 @@ class SettlesInPlace(Protocol):
 
     def settle_in_place(self, request_id: str, actual_micro: MicroUSD, actual_tokens: int) -> bool:
         """:meth:`CounterStore.settle`, without awaiting."""
+        ...
+
+
+@runtime_checkable
+class AdmitsInPlace(Protocol):
+    """A counter store in this process may also admit as one synchronous step (its admission
+    never waits for anything): the caller need not make a coroutine for it."""
+
+    def admit_in_place(self, request: AdmissionRequest) -> Admission:
+        """:meth:`CounterStore.admit`, without awaiting."""
         ...

@@ -31,7 +31,7 @@ from stargate.governance.admission import (
     Refused,
     lowered_max_tokens,
 )
-from stargate.governance.counters import CounterStore, SettlesInPlace
+from stargate.governance.counters import AdmitsInPlace, CounterStore, SettlesInPlace
 from stargate.governance.plans import Plan, PlanCache
 from stargate.governance.policy import authorize
 from stargate.governance.pricing import Pricing
@@ -80,6 +80,7 @@ class Gate:
         self._counters = counters
         # A store in this process settles in one synchronous step: nothing to shield.
         self._settle_in_place = counters if isinstance(counters, SettlesInPlace) else None
+        self._admit_in_place = counters if isinstance(counters, AdmitsInPlace) else None
         self._clock = clock
         self._groups_of = access_groups_of
         self._lease = lease_seconds
@@ -97,59 +98,50 @@ class Gate:
         prompt_tokens: Callable[[], int],
         max_tokens: int | None,
     ) -> Ticket:
-        if not principal.scopes:
+        scopes = principal.scopes
+        if not scopes:
             return Ticket(request_id)  # the master key: no limits apply
+        ticket = Ticket(request_id)
         try:
-            ticket = await self._admit(
-                principal, model, deployments, request_id=request_id,
-                prompt_tokens=prompt_tokens, max_tokens=max_tokens,
-            )  # fmt: skip
+            now = self._clock()
+            plan = self._plans.plan(principal.key_hash, scopes, model, now)
+            if plan.needs_authorize(now):
+                authorize(scopes, model, now=now, access_groups_of=self._groups_of)
+            tariff = self._tariffs.of(deployments)
+            wanted = max_tokens or tariff.output_limit
+            prompt = prompt_tokens()
+            pricing = tariff.dearest(prompt, wanted)
+            request = self._admission(plan, request_id, now, prompt, wanted, pricing)
+            in_place = self._admit_in_place  # no coroutine for a store in this process
+            if in_place is not None:
+                outcome = in_place.admit_in_place(request)
+            else:
+                outcome = await self._counters.admit(request)
+            if isinstance(outcome, Refused):
+                lowered = lowered_max_tokens(outcome, prompt_tokens=prompt, max_tokens=wanted,
+                                             pricing=pricing)  # fmt: skip
+                if lowered is None:
+                    raise refusal_error(outcome)
+                request = self._admission(plan, request_id, now, prompt, lowered, pricing)
+                if in_place is not None:
+                    outcome = in_place.admit_in_place(request)
+                else:
+                    outcome = await self._counters.admit(request)
+                if isinstance(outcome, Refused):
+                    raise refusal_error(outcome)
+                ticket.max_tokens = lowered
+                ticket.headers.update(lowered_headers(lowered))
         except StargateError as err:
             self._decided(_refusal_outcome(err))
             raise
+        ticket.admitted = outcome
+        admission_headers(outcome, ticket.headers)
         self._decided("lowered" if ticket.max_tokens is not None else "admitted")
         return ticket
 
     def _decided(self, outcome: str) -> None:
         if self._on_decision is not None:
             self._on_decision(outcome)
-
-    async def _admit(
-        self,
-        principal: Principal,
-        model: str,
-        deployments: Sequence[Deployment],
-        *,
-        request_id: str,
-        prompt_tokens: Callable[[], int],
-        max_tokens: int | None,
-    ) -> Ticket:
-        ticket = Ticket(request_id)
-        now = self._clock()
-        scopes = principal.scopes
-        plan = self._plans.plan(principal.key_hash, scopes, model, now)
-        if plan.needs_authorize(now):
-            authorize(scopes, model, now=now, access_groups_of=self._groups_of)
-        tariff = self._tariffs.of(deployments)
-        wanted = max_tokens or tariff.output_limit
-        prompt = prompt_tokens()
-        pricing = tariff.dearest(prompt, wanted)
-        outcome = await self._counters.admit(self._admission(plan, request_id, now, prompt,
-                                                             wanted, pricing))  # fmt: skip
-        if isinstance(outcome, Refused):
-            lowered = lowered_max_tokens(outcome, prompt_tokens=prompt, max_tokens=wanted,
-                                         pricing=pricing)  # fmt: skip
-            if lowered is None:
-                raise refusal_error(outcome)
-            outcome = await self._counters.admit(self._admission(plan, request_id, now, prompt,
-                                                                 lowered, pricing))  # fmt: skip
-            if isinstance(outcome, Refused):
-                raise refusal_error(outcome)
-            ticket.max_tokens = lowered
-            ticket.headers.update(lowered_headers(lowered))
-        ticket.admitted = outcome
-        admission_headers(outcome, ticket.headers)
-        return ticket
 
     def _admission(
         self,
@@ -242,6 +234,11 @@ class _Tariffs:
         self._known: dict[tuple[int, ...], _Tariff] = {}
 
     def of(self, deployments: Sequence[Deployment]) -> _Tariff:
+        if len(deployments) == 1:  # the usual model group: no tuples to make
+            info = deployments[0].info
+            single = self._known.get((id(info),))
+            if single is not None and single.infos[0] is info:
+                return single
         infos = tuple([d.info for d in deployments])
         key = tuple([id(info) for info in infos])
         known = self._known.get(key)

@@ -151,6 +151,9 @@ class MemoryCounters:
     async def admit(self, request: AdmissionRequest) -> Admission:
         return self._admit(request)
 
+    def admit_in_place(self, request: AdmissionRequest) -> Admission:
+        return self._admit(request)
+
     async def settle(self, request_id: str, actual_micro: MicroUSD, actual_tokens: int) -> bool:
         return self.settle_in_place(request_id, actual_micro, actual_tokens)
 

@@ -8,6 +8,8 @@ import pytest
 from stargate.config.deployment import Deployment, ModelInfo
 from stargate.core import Usage
 from stargate.errors import BudgetExceeded, ModelAccessDenied, RateLimited
+from stargate.governance.admission import Admission, AdmissionRequest
+from stargate.governance.counters import CounterStore
 from stargate.governance.durations import parse_window
 from stargate.governance.policy import BudgetWindow, Limits
 from stargate.pipeline import Gate, Principal
@@ -111,3 +113,46 @@ async def test_every_admission_decision_is_reported_by_outcome() -> None:
     assert decisions == [
         "admitted", "lowered", "budget_exceeded", "denied", "admitted", "rate_limited",
     ]  # fmt: skip
+
+
+class Remote:
+    """A store that only answers by awaiting (as the Redis one does): the in-process one's
+    admissions and settlements, through its coroutines."""
+
+    def __init__(self, counters: MemoryCounters) -> None:
+        self.counters = counters
+        self.admitted = 0
+
+    async def admit(self, request: AdmissionRequest) -> Admission:
+        self.admitted += 1
+        return await self.counters.admit(request)
+
+    async def settle(self, request_id: str, actual_micro: int, actual_tokens: int) -> bool:
+        return await self.counters.settle(request_id, actual_micro, actual_tokens)
+
+    async def release(self, request_id: str) -> bool:
+        return await self.counters.release(request_id)
+
+
+class InPlaceOnly(MemoryCounters):
+    async def admit(self, request: AdmissionRequest) -> Admission:
+        raise AssertionError("an in-process store is admitted in place")
+
+
+async def test_the_same_tickets_whether_the_store_admits_in_place_or_by_awaiting() -> None:
+    remote = Remote(MemoryCounters(clock=lambda: NOW))
+    stores: list[CounterStore] = [InPlaceOnly(clock=lambda: NOW), remote]  # type: ignore[list-item]
+    tickets = []
+    for store in stores:
+        g = Gate(store, clock=lambda: NOW, access_groups_of=lambda _: frozenset())
+        admitted = []
+        for rid in ("r0", "r1"):  # the second one is lowered to what is left
+            admitted.append(await g.admit(principal(6000), "m", [DEPLOYMENT], request_id=rid,
+                                          prompt_tokens=lambda: 100, max_tokens=1000))  # fmt: skip
+        with pytest.raises(BudgetExceeded):
+            await g.admit(principal(6000), "m", [DEPLOYMENT], request_id="r2",
+                          prompt_tokens=lambda: 100, max_tokens=1000)  # fmt: skip
+        tickets.append([(t.admitted, t.max_tokens, t.headers) for t in admitted])
+    assert tickets[0] == tickets[1]
+    assert tickets[0][1][1] == 160  # (6000 - 5100 - 100) / 5
+    assert remote.admitted == 4  # r0, r1 twice (refused, then lowered), r2 once (refused)
