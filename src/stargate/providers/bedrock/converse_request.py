@@ -125,6 +125,11 @@ def _render_messages(messages: Sequence[Message]) -> list[Json]:
 def _render_content(parts: Sequence[ContentPart]) -> list[Json]:
     blocks: list[Json] = []
     for part in parts:
+        if type(part) is TextPart:  # most parts: no matching against every kind
+            blocks.append({"text": part.text})
+            if part.cache is not None:
+                blocks.append(render_cache_point(part.cache))
+            continue
         blocks.append(_render_part(part))
         cache = _cache_of(part)
         if cache is not None:
