@@ -118,7 +118,12 @@ _FIELD_SET = frozenset(_FIELDS)
 if {column.name for column in spend_logs.columns} != _FIELD_SET:
     raise RuntimeError("SpendRow's fields and spend_logs' columns differ")
 COLUMNS = _FIELDS  # the spend_logs columns, in the order of :func:`clipped_values`
-_LIMITS = tuple((index, _LENGTHS.get(name)) for index, name in enumerate(_FIELDS))
+# The text columns (the only ones a value is clipped in), with their sizes (``None``: unbounded).
+_LIMITS = tuple(
+    (index, _LENGTHS.get(name))
+    for index, name in enumerate(_FIELDS)
+    if isinstance(spend_logs.c[name].type, String)
+)
 _values_of = operator.attrgetter(*_FIELDS)
 
 
@@ -157,9 +162,9 @@ def decode_row(line: bytes) -> SpendRow:
 
 def clipped_values(row: SpendRow) -> list[Any]:
     """The row's values in :data:`COLUMNS` order, text trimmed to the column sizes and NUL
-    replaced. Runs for every row the writer commits: a text value is clipped only when it
-    needs it. Tags and metadata are left as they are (the insert encodes them:
-    :func:`stargate.store.ledger_insert.log_values`)."""
+    replaced. Runs for every row the writer commits: only the text columns are looked at, and
+    a value is clipped only when it needs it. Tags and metadata are left as they are (the
+    insert encodes them: :func:`stargate.store.ledger_insert.log_values`)."""
     values = list(_values_of(row))
     for index, limit in _LIMITS:
         value = values[index]

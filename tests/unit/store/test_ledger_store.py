@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select
 
 from stargate.store.database import Database, open_database
 from stargate.store.ledger_queries import (
@@ -132,6 +132,17 @@ def test_long_text_is_trimmed_to_the_column_and_nul_replaced() -> None:
     values = dict(zip(COLUMNS, clipped, strict=True))
     assert len(values["user_agent"]) == 512
     assert values["client_ip"] == "1.2.3.4\ufffd"
+
+
+def test_every_text_column_is_clipped_to_its_size_and_rid_of_nul() -> None:
+    text = {c.name: c.type.length for c in spend_logs.columns if isinstance(c.type, String)}
+    assert {"request_id", "key_alias", "user_agent", "prompt", "response"} <= set(text)
+    long = {name: "\x00" + "y" * 3000 for name in text if name != "status"}
+    values = dict(zip(COLUMNS, clipped_values(row(1, **long)), strict=True))
+    for name, length in text.items():
+        if name != "status":
+            assert values[name] == ("\ufffd" + "y" * 3000)[:length], name
+    assert values["input_tokens"] == 10  # other columns as they are
 
 
 async def test_writing_a_batch_twice_changes_nothing_the_second_time(database: Database) -> None:
