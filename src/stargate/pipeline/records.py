@@ -4,6 +4,8 @@ what each sink gets, so the life itself stays a list of steps."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +24,8 @@ from stargate.telemetry.metric_labels import BudgetOwner, DeploymentLabels, Depl
 from stargate.telemetry.tracing import AttemptTrace, RequestTrace, Tracer
 
 __all__ = ["Outcome", "Recorder", "RequestRecord"]
+
+log = logging.getLogger("stargate")
 
 
 @dataclass(slots=True)
@@ -59,6 +63,8 @@ class Recorder:
         self.access_log = access_log or AccessLog()
         self.on_outcome = on_outcome
         self.clock = clock
+        # Admissions whose budget gauges wait for the event loop (``report_budgets``).
+        self._budget_reports: list[tuple[Principal, Sequence[BudgetState]]] = []
 
     def report_health(
         self, deployment: Deployment, health: Health, cooled_status: int | None
@@ -77,7 +83,31 @@ class Recorder:
 
     def report_budgets(self, principal: Principal, budgets: Sequence[BudgetState]) -> None:
         """Feed the remaining/max budget gauges of the key, user and team from an admission:
-        per scope, its tightest window (what is spent there includes reservations)."""
+        per scope, its tightest window (what is spent there includes reservations).
+
+        In the event loop, the gauges are set when it is next free (one callback for the
+        admissions of a loop turn): an admitted request goes on to its upstream first, as the
+        gauges change nothing it receives. Outside a loop, at once."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._report_budgets(principal, budgets)
+            return
+        waiting = self._budget_reports
+        if not waiting:
+            loop.call_soon(self._report_waiting_budgets)
+        waiting.append((principal, budgets))
+
+    def _report_waiting_budgets(self) -> None:
+        waiting = self._budget_reports
+        self._budget_reports = []
+        for principal, budgets in waiting:
+            try:
+                self._report_budgets(principal, budgets)
+            except Exception:  # a gauge never fails; if one does, the others are still set
+                log.exception("budget gauges not reported")
+
+    def _report_budgets(self, principal: Principal, budgets: Sequence[BudgetState]) -> None:
         tightest: dict[str, BudgetState] = {}
         for state in budgets:
             kind = state.scope.partition(":")[0]

@@ -3,12 +3,15 @@ access-log line with the values it ended with."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import UTC, datetime
 
 import pytest
 
 from stargate.config.deployment import Deployment
 from stargate.core import Usage
+from stargate.governance.admission import BudgetState
 from stargate.pipeline.after import AfterResponse
 from stargate.pipeline.principals import Principal
 from stargate.pipeline.records import Outcome, Recorder
@@ -68,3 +71,33 @@ async def test_the_line_written_after_the_response_has_what_the_request_ended_wi
     assert (line["input_tokens"], line["output_tokens"], line["deployment_id"]) == (12, 5, "d1")
     record.succeeded(DEPLOYMENT, Usage(1, 1), after)  # recorded once
     assert len(outcomes) == len(lines.fields) == 1
+
+
+def _remaining_key_budget(metrics: Metrics) -> list[str]:
+    return [line for line in metrics.exposition().decode().splitlines()
+            if line.startswith("litellm_remaining_api_key_budget_metric{")]  # fmt: skip
+
+
+def _budgets(spent: int) -> list[BudgetState]:
+    reset = datetime(2030, 1, 1, tzinfo=UTC)
+    return [BudgetState("key:k1", "1d", 10_000_000, 10_000_000 - spent, reset)]
+
+
+async def test_budget_gauges_are_set_once_the_event_loop_is_free() -> None:
+    metrics = Metrics()
+    rec = Recorder(metrics)
+    rec.report_budgets(PRINCIPAL, _budgets(1_000_000))
+    rec.report_budgets(PRINCIPAL, _budgets(2_500_000))  # the same loop turn: in order
+    assert _remaining_key_budget(metrics) == []  # the request goes on first
+    await asyncio.sleep(0)
+    (line,) = _remaining_key_budget(metrics)
+    assert line.endswith(" 7.5")
+    rec.report_budgets(PRINCIPAL, _budgets(3_000_000))
+    await asyncio.sleep(0)
+    assert _remaining_key_budget(metrics)[0].endswith(" 7.0")
+
+
+def test_budget_gauges_are_set_at_once_outside_an_event_loop() -> None:
+    metrics = Metrics()
+    Recorder(metrics).report_budgets(PRINCIPAL, _budgets(1_000_000))
+    assert _remaining_key_budget(metrics)[0].endswith(" 9.0")
