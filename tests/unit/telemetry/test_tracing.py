@@ -306,12 +306,8 @@ def test_disabled_tracer_does_nothing_cheaply() -> None:
     request.start_attempt(provider="bedrock", model="m", deployment_id="d").succeed(usage=USAGE)
     request.succeed(usage=USAGE, cost_micro=1, output=lambda: called.append(2))
     assert called == []
-    started = time.perf_counter()
-    for _ in range(10_000):
-        trace = tracer.start_request(request_id="r", route="/", requested_model="m")
-        trace.start_attempt(provider="b", model="m", deployment_id="d").succeed(usage=USAGE)
-        trace.succeed(usage=USAGE, cost_micro=1)
-    assert (time.perf_counter() - started) / 10_000 < 20e-6
+    # Nothing is made per request: every one shares the disabled tracer's trace.
+    assert tracer.start_request(request_id="r2", route="/", requested_model="m") is request
 
 
 def test_open_without_destinations_is_disabled() -> None:
