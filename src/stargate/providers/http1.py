@@ -27,16 +27,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httptools
+
+from stargate.wire.deadlines import Deadlines
 
 __all__ = [
     "HIGH_WATER",
@@ -367,81 +368,6 @@ class StreamResponse:
             self._conn.pool._give_back(self._conn)
 
 
-class _Deadline:
-    __slots__ = ("arg", "fire", "fired", "when")
-
-    def __init__(self, when: float, fire: Callable[[Any], None], arg: Any) -> None:
-        self.when = when
-        self.fire = fire
-        self.arg = arg
-        self.fired = False
-
-
-class _Deadlines:
-    """The deadlines of a pool's calls on one loop timer. A timer per call (``asyncio.timeout``)
-    cost ~4 us of CPU on uvloop, which makes a libuv timer handle for each; here a deadline is
-    an object in a set, and the one timer is set again only for a deadline earlier than the one
-    it waits for (calls of one kind have their deadlines in the order they start, so that is
-    rare). When it goes off, every deadline due is fired and the timer set for the earliest
-    left. A deadline is fired when the loop's clock reaches it (to the millisecond), as the loop
-    fires its own timers."""
-
-    __slots__ = ("_armed", "_handle", "_live", "loop")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self._live: set[_Deadline] = set()
-        self._handle: asyncio.TimerHandle | None = None
-        self._armed = math.inf  # when the timer goes off
-
-    def add(self, delay: float, fire: Callable[[Any], None], arg: Any) -> _Deadline:
-        """``fire(arg)`` in ``delay`` seconds unless :meth:`discard` comes first."""
-        deadline = _Deadline(self.loop.time() + delay, fire, arg)
-        self._live.add(deadline)
-        if deadline.when < self._armed:
-            self._arm(deadline.when)
-        return deadline
-
-    def discard(self, deadline: _Deadline) -> None:
-        self._live.discard(deadline)  # the timer may go off for nothing, and is set again
-
-    def end(self, deadline: _Deadline, task: asyncio.Task[Any], cancelling: int) -> bool:
-        """:meth:`discard` for a deadline that cancels ``task``; whether it did, and that
-        cancellation is the only one asked for since (``asyncio.timeout``'s rule)."""
-        self._live.discard(deadline)
-        return deadline.fired and task.uncancel() <= cancelling
-
-    def stop(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-        self._armed = math.inf
-
-    def _arm(self, when: float) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        self._armed = when
-        self._handle = self.loop.call_at(when, self._expire)
-
-    def _expire(self) -> None:
-        self._handle = None
-        self._armed = math.inf
-        live = self._live
-        if not live:
-            return
-        # uvloop counts its timers in whole milliseconds, and goes off up to half of one before
-        # the time asked for (by its own clock): what falls due within the millisecond is due,
-        # as it would be for a timer of its own.
-        now = self.loop.time() + 0.001
-        due = [deadline for deadline in live if deadline.when <= now]
-        for deadline in due:
-            live.discard(deadline)
-            deadline.fired = True
-            deadline.fire(deadline.arg)
-        if live:
-            self._arm(min(deadline.when for deadline in live))
-
-
 def _time_out(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError())
@@ -485,13 +411,13 @@ class Http1Pool:
         self._sweeper: asyncio.TimerHandle | None = None
         self._dns: dict[tuple[str, int], tuple[float, list[tuple[int, str]]]] = {}
         self._targets: dict[str, tuple[Origin, str, str]] = {}
-        self._deadlines: _Deadlines | None = None
+        self._deadlines: Deadlines | None = None
         self.closed = False
 
-    def _deadlines_on(self, loop: asyncio.AbstractEventLoop) -> _Deadlines:
+    def _deadlines_on(self, loop: asyncio.AbstractEventLoop) -> Deadlines:
         deadlines = self._deadlines
         if deadlines is None or deadlines.loop is not loop:
-            deadlines = self._deadlines = _Deadlines(loop)
+            deadlines = self._deadlines = Deadlines(loop)
         return deadlines
 
     # --- calls --------------------------------------------------------------------------------

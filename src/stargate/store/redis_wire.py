@@ -43,6 +43,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import hiredis
 
+from stargate.wire.deadlines import Deadlines
+
 __all__ = [
     "Endpoint",
     "RedisReplyError",
@@ -195,6 +197,8 @@ class _Connection(asyncio.Protocol):
         self.failure: RedisUnavailable | None = None  # set once the connection is unusable
         self.owed_since = 0.0  # since when the oldest owed reply has been awaited without news
         self.gone: asyncio.Future[None] = loop.create_future()
+        # Every round trip's bound, on one timer (a timer per call cost more than the call).
+        self.deadlines = Deadlines(loop)
         # Commands submitted while others are in flight, written together at the end of the turn.
         self.outgoing: list[bytes] | None = None
 
@@ -277,6 +281,7 @@ class _Connection(asyncio.Protocol):
     def _fail(self, error: RedisUnavailable) -> None:
         if self.failure is None:
             self.failure = error
+        self.deadlines.stop()
         pending = self.pending
         while pending:
             waiter = pending.popleft()
@@ -344,13 +349,14 @@ class RedisWire:
             conn = await self._connected()
         future = conn.submit(payload, replies)
         bound = self._timeout if timeout is None else timeout
-        timer = conn.loop.call_later(bound, self._expire, conn, future, bound)
+        deadline = conn.deadlines.add(bound, self._expire, (conn, future, bound))
         try:
             return await future
         finally:
-            timer.cancel()
+            conn.deadlines.discard(deadline)
 
-    def _expire(self, conn: _Connection, future: asyncio.Future[Any], bound: float) -> None:
+    def _expire(self, call: tuple[_Connection, asyncio.Future[Any], float]) -> None:
+        conn, future, bound = call
         if future.done():
             return
         # The reply's place stays in the queue: when it comes, it is read and dropped.

@@ -22,7 +22,6 @@ from stargate.providers.http1 import (
     ConnectionDropped,
     Http1Pool,
     Timeouts,
-    _Deadlines,
 )
 
 OK = Timeouts(total=30, pool=30, connect=30, read=30)
@@ -564,28 +563,6 @@ async def test_https_to_a_self_signed_local_server(certificate: tuple[Path, Path
         await trusting.aclose()
         await default.aclose()
         await server.stop()
-
-
-async def test_deadlines_fire_in_order_on_one_timer_and_a_discarded_one_never() -> None:
-    deadlines = _Deadlines(asyncio.get_running_loop())
-    fired: list[str] = []
-    last = asyncio.Event()
-
-    def fire(name: str) -> None:
-        fired.append(name)
-        if name == "late":
-            last.set()
-
-    deadlines.add(0.2, fire, "late")  # the timer is set for it
-    deadlines.add(0.01, fire, "early")  # earlier: the timer is set again
-    dropped = deadlines.add(0.05, fire, "dropped")
-    deadlines.add(0.1, fire, "middle")
-    deadlines.discard(dropped)
-    async with asyncio.timeout(10):  # a guard against a hang, not a measure
-        await last.wait()
-    assert fired == ["early", "middle", "late"]
-    assert not deadlines._live
-    assert deadlines._handle is None
 
 
 async def test_call_deadlines_short_and_long_together(pool: Http1Pool) -> None:
