@@ -81,6 +81,8 @@ class Deadlines:
         now = self.loop.time() + 0.001
         due = sorted([deadline for deadline in live if deadline.when <= now], key=_when)
         for deadline in due:  # by time, then in the order they were added
+            if deadline not in live:  # discarded by one fired before it
+                continue
             del live[deadline]
             deadline.fired = True
             deadline.fire(deadline.arg)

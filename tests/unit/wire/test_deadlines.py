@@ -68,3 +68,21 @@ async def test_deadlines_due_together_fire_by_time_then_in_the_order_added() -> 
     await asyncio.sleep(0.02)
     await asyncio.sleep(0.05)  # by now all four are due; the timer went off once or twice
     assert fired == ["c", "a", "b", "d"]
+
+
+async def test_a_deadline_discarded_by_one_fired_before_it_is_not_fired() -> None:
+    deadlines = Deadlines(asyncio.get_running_loop())
+    fired: list[str] = []
+    handles = {}
+
+    def fire(name: str) -> None:
+        fired.append(name)
+        if name == "first":
+            deadlines.discard(handles["second"])
+
+    handles["first"] = deadlines.add(0.01, fire, "first")
+    handles["second"] = deadlines.add(0.01, fire, "second")  # due with it
+    deadlines.add(0.01, fire, "third")
+    await asyncio.sleep(0.05)  # all three were due when the timer went off
+    assert fired == ["first", "third"]
+    assert not deadlines._live
