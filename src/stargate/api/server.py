@@ -101,7 +101,7 @@ def _uvicorn_config(app: object, host: str, port: int) -> uvicorn.Config:
     rewrite (the client's address and scheme from the ``X-Forwarded-For`` and
     ``X-Forwarded-Proto`` of a trusted proxy); the API routes of :class:`HotPaths` read neither,
     so there the rewrite is left to the requests they pass on, with the same trusted hosts."""
-    hot = isinstance(app, HotPaths)
+    hot = app if isinstance(app, HotPaths) else None
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host,
@@ -115,12 +115,12 @@ def _uvicorn_config(app: object, host: str, port: int) -> uvicorn.Config:
         timeout_graceful_shutdown=30,
         server_header=False,
         log_config=None,  # uvicorn's own lines go through our (JSON) logging
-        proxy_headers=not hot,
+        proxy_headers=hot is None,
     )
-    if isinstance(app, HotPaths):
-        rest: Any = app.app  # uvicorn types ASGI apps its own way
+    if hot is not None:
+        rest: Any = hot.app  # uvicorn types ASGI apps its own way
         rewrite: Any = ProxyHeadersMiddleware(rest, trusted_hosts=config.forwarded_allow_ips)
-        app.app = rewrite
+        hot.app = rewrite
     return config
 
 
