@@ -10,7 +10,7 @@ it was refused against.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple, TypeAlias, cast
 
@@ -33,7 +33,6 @@ __all__ = [
     "Tally",
     "admitted",
     "budget_refusal",
-    "rate_limits",
     "rate_refusal",
     "retry_after_budget",
 ]
@@ -45,11 +44,6 @@ RateSeen: TypeAlias = tuple[int, float | None]
 class Tally(NamedTuple):
     budgets: Sequence[tuple[int, int]]
     rates: Sequence[RateSeen]
-
-
-def rate_limits(request: AdmissionRequest) -> Iterator[tuple[ScopeCheck, RateKind, int]]:
-    """Every rate limit of the request, in tally order."""
-    return iter(request.scope_checks.rates)
 
 
 def retry_after_budget(request: AdmissionRequest, budget: BudgetCheck) -> float | None:
