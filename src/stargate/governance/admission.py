@@ -195,22 +195,10 @@ class Admitted:
         return min(self.budgets, key=lambda b: b.headroom_micro, default=None)
 
     def tightest_rate(self, kind: RateKind) -> RateState | None:
-        """The requests or tokens limit with the fewest remaining."""
-        requests, tokens = self.tightest_rates()
-        return requests if kind == "requests" else tokens
-
-    def tightest_rates(self) -> tuple[RateState | None, RateState | None]:
-        """The requests and the tokens limit with the fewest remaining (the first of equals),
-        in one pass over the rate limits."""
-        requests: RateState | None = None
-        tokens: RateState | None = None
-        for rate in self.rates:
-            if rate.kind == "requests":
-                if requests is None or rate.remaining < requests.remaining:
-                    requests = rate
-            elif tokens is None or rate.remaining < tokens.remaining:
-                tokens = rate
-        return requests, tokens
+        """The requests or tokens limit with the fewest remaining (the first of equals)."""
+        return min(
+            (r for r in self.rates if r.kind == kind), key=lambda r: r.remaining, default=None
+        )
 
 
 @dataclass(frozen=True, slots=True)

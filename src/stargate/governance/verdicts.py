@@ -98,7 +98,7 @@ def admission_headers(admitted: Admitted, headers: dict[str, str] | None = None)
     ``headers`` when given. Built in one pass over the states, on every admitted request: the
     tightest budget (the least left, the first of equals) and the tightest requests and tokens
     limits (the fewest remaining, the first of equals), as :attr:`Admitted.tightest_budget` and
-    :meth:`Admitted.tightest_rates` choose them."""
+    :meth:`Admitted.tightest_rate` choose them."""
     if headers is None:
         headers = {}
     budget: BudgetState | None = None
