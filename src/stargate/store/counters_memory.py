@@ -188,7 +188,7 @@ class MemoryCounters:
     async def aclose(self) -> None:
         """Nothing to close: the counters live and die with the process."""
 
-    # --- one step each, under the lock ---------------------------------------------------------
+    # --- one synchronous step each (nothing awaits: no lock) -----------------------------------
 
     def _admit(self, request: AdmissionRequest) -> Admission:
         now = request.now.timestamp()
