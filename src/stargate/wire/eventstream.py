@@ -121,7 +121,7 @@ class FrameReader:
         self._buffer = bytearray()
 
     def feed(self, data: bytes) -> list[tuple[dict[str, HeaderValue], bytes]]:
-        return [(_headers(section), payload) for section, payload in self.sections(data)]
+        return [(read_headers(section), payload) for section, payload in self.sections(data)]
 
     def sections(self, data: bytes) -> list[tuple[bytes, bytes]]:
         """The whole frames completed by ``data``, as (headers section, payload), checksums and
@@ -169,29 +169,9 @@ def _split(data: bytes | bytearray) -> tuple[list[tuple[bytes, bytes]], int]:
     return frames, start
 
 
-_SEEN_HEADERS: dict[bytes, dict[str, HeaderValue]] = {}
-_SEEN_MAX = 64
-
-
 def read_headers(data: bytes) -> dict[str, HeaderValue]:
     """A frame's headers section read (and checked: :class:`FrameError` when it is not one),
     as a new dict."""
-    return _headers(data)
-
-
-def _headers(data: bytes) -> dict[str, HeaderValue]:
-    """A frame's headers. A stream repeats a few header sections byte for byte (every delta of
-    a stream has the same three), so each distinct section is parsed once and copied after."""
-    seen = _SEEN_HEADERS.get(data)
-    if seen is None:
-        seen = _parse_headers(data)
-        if len(_SEEN_HEADERS) >= _SEEN_MAX:
-            _SEEN_HEADERS.clear()
-        _SEEN_HEADERS[data] = seen
-    return dict(seen)
-
-
-def _parse_headers(data: bytes) -> dict[str, HeaderValue]:
     headers: dict[str, HeaderValue] = {}
     position, end = 0, len(data)
     try:

@@ -21,7 +21,7 @@ __all__ = ["Frame", "FrameDecoder", "decode_payload"]
 
 class Frame(NamedTuple):
     """One frame (a named tuple: immutable, and built at half the cost of a frozen dataclass,
-    once per streamed chunk)."""
+    once per frame of a stream)."""
 
     message_type: str  # "event", "exception" or "error"
     name: str  # the event type, the exception type, or the error code
