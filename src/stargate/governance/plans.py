@@ -38,7 +38,6 @@ class Plan:
     expiry times."""
 
     scopes: Scopes
-    model: str
     checks: ScopeChecks
     since: datetime | None
     until: datetime | None
@@ -81,7 +80,6 @@ def build_plan(scopes: Scopes, model: str, now: datetime) -> Plan:
                 until = ends if until is None else min(until, ends)
     return Plan(
         scopes=scopes,
-        model=model,
         checks=plan_checks(scopes, model, now),
         since=since,
         until=until,
