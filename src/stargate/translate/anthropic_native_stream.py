@@ -48,7 +48,6 @@ class NativeStreamRelay:
         meter = self._meter
         kind = event.get("type")
         if kind == "content_block_delta":
-            meter.usage = self._usage.usage
             delta = event.get("delta")
             if isinstance(delta, dict):
                 chars = 0
@@ -58,15 +57,14 @@ class NativeStreamRelay:
                 meter.output_chars += chars
         elif kind == "message_start":
             self._usage.feed(event)
-            meter.usage = self._usage.usage
             message = event.get("message")
             if isinstance(message, dict):
                 message["model"] = self._model
         elif kind == "message_delta":
             self._usage.feed(event)
-            meter.usage = self._usage.usage
-        else:
-            meter.usage = self._usage.usage
-            if kind == "message_stop":
-                meter.complete = True
+        elif kind == "message_stop":
+            meter.complete = True
+        # Set once an event is accounted for (a malformed first event leaves it None, so that
+        # settlement estimates the prompt); the same object from then on.
+        meter.usage = self._usage.usage
         return render_native_event(event)
