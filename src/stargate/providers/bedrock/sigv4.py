@@ -81,7 +81,7 @@ def _canonical_query(query: str) -> str:
 
 
 class _Target:
-    """What a URL contributes to the canonical request, worked out once per URL."""
+    """What a URL contributes to the canonical request (worked out once per :class:`_Form`)."""
 
     __slots__ = ("host", "path", "query")
 
@@ -143,15 +143,13 @@ class SigV4Signer:
     per secret, the canonical form of the URLs and header sets it has seen (a deployment has a
     few), and the date stamp of the current second."""
 
-    __slots__ = ("_forms", "_keys", "_region", "_scope_tail", "_second", "_service", "_stamp",
-                 "_targets")  # fmt: skip
+    __slots__ = ("_forms", "_keys", "_region", "_scope_tail", "_second", "_service", "_stamp")
 
     def __init__(self, service: str, region: str) -> None:
         self._service = service
         self._region = region
         self._scope_tail = f"/{region}/{service}/aws4_request"
         self._keys: dict[tuple[str, str], tuple[_Hash, _Hash]] = {}
-        self._targets: dict[str, _Target] = {}
         self._forms: dict[tuple[object, ...], _Form] = {}
         self._second = -1
         self._stamp = ""
@@ -176,7 +174,7 @@ class SigV4Signer:
         if form is None:
             if len(self._forms) >= 256:  # a few URLs and header sets per deployment
                 self._forms.clear()
-            form = self._forms[key] = _Form(self._target(url), headers, token)
+            form = self._forms[key] = _Form(_Target(url), headers, token)
         request = form.before + stamp + form.after + sha256(body).hexdigest()
         scope = day + self._scope_tail
         to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{sha256(request.encode()).hexdigest()}"
@@ -201,14 +199,6 @@ class SigV4Signer:
             self._stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second))
             self._second = second
         return self._stamp
-
-    def _target(self, url: str) -> _Target:
-        target = self._targets.get(url)
-        if target is None:
-            if len(self._targets) >= 256:  # a model id per request would be unusual; stay bounded
-                self._targets.clear()
-            target = self._targets[url] = _Target(url)
-        return target
 
     def _key(self, secret_key: str, day: str) -> tuple[_Hash, _Hash]:
         """The day's signing key (four chained HMACs of the secret, the day, the region and the
