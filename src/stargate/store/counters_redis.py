@@ -80,8 +80,9 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _ttl_ms(reset_at: datetime, now_ms: int) -> int:
-    return max(1, _ms(reset_at + _WINDOW_GRACE) - now_ms)
+def _expiry_ms(reset_at: datetime) -> int:
+    """When (epoch ms) the counter of a budget window ending at ``reset_at`` may go."""
+    return _ms(reset_at + _WINDOW_GRACE)
 
 
 class RedisCounters:
@@ -177,7 +178,8 @@ class RedisCounters:
         key = self._budget_key(scope, window_key)
         commands: list[tuple[str | int, ...]] = [("HSET", key, "spent", spent_micro)]
         if reset_at is not None:
-            commands.append(("PEXPIRE", key, self._ttl_ms(reset_at, self._clock()), "NX"))
+            ttl = max(1, _expiry_ms(reset_at) - _ms(self._clock()))
+            commands.append(("PEXPIRE", key, ttl, "NX"))
         await self._command(self._wire.transaction(*commands), "rebuild")
 
     async def aclose(self) -> None:
@@ -208,10 +210,6 @@ class RedisCounters:
 
     def _budget_key(self, scope: str, window_key: str) -> str:
         return f"{self._prefix}b:{scope}|{window_key}"
-
-    @staticmethod
-    def _ttl_ms(reset_at: datetime, now: datetime) -> int:
-        return _ttl_ms(reset_at, _ms(now))
 
     def _admit_args(self, request: AdmissionRequest) -> tuple[str | bytes | int, ...]:
         """The admission script's ARGV after the prefix (layout in ``counters_admit.lua``)."""
@@ -251,7 +249,7 @@ class RedisCounters:
                 len(check.budgets),
             )
             for b in check.budgets:
-                ends = 0 if b.reset_at is None else _ms(b.reset_at + _WINDOW_GRACE)
+                ends = 0 if b.reset_at is None else _expiry_ms(b.reset_at)
                 args += (self._budget_key(check.scope, b.window_key), b.limit_micro, ends)
         template = tuple(args)
         checks.memo[name] = template
