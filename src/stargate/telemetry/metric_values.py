@@ -70,7 +70,7 @@ class _Counter:
 
     __slots__ = ("_divisor", "_folded", "_target", "value")
 
-    def __init__(self, child: Counter, divisor: int) -> None:
+    def __init__(self, child: Counter | Gauge, divisor: int) -> None:
         self._target: Any = child._value  # prometheus_client's value: set() when folded
         self._divisor = divisor
         self.value: float = 0
@@ -86,31 +86,17 @@ class _Counter:
             self._folded = value
 
 
-class _Gauge:
-    """A gauge's current value, in 1/``divisor`` of the unit it exports."""
+class _Gauge(_Counter):
+    """A gauge's current value, in 1/``divisor`` of the unit it exports: a counter's total that
+    may also be set or go down."""
 
-    __slots__ = ("_divisor", "_folded", "_target", "value")
-
-    def __init__(self, child: Gauge, divisor: int) -> None:
-        self._target: Any = child._value
-        self._divisor = divisor
-        self.value: float = 0
-        self._folded: float = 0
+    __slots__ = ()
 
     def set(self, value: float) -> None:
         self.value = value
 
-    def inc(self, amount: float = 1) -> None:
-        self.value += amount
-
     def dec(self, amount: float = 1) -> None:
         self.value -= amount
-
-    def fold(self) -> None:
-        value = self.value
-        if value != self._folded:
-            self._target.set(value / self._divisor)
-            self._folded = value
 
 
 class _Histogram:
