@@ -235,9 +235,8 @@ class _Tariffs:
 
     def of(self, deployments: Sequence[Deployment]) -> _Tariff:
         if len(deployments) == 1:  # the usual model group: no tuples to make
-            info = deployments[0].info
-            single = self._known.get((id(info),))
-            if single is not None and single.infos[0] is info:
+            single = self._known.get((id(deployments[0].info),))
+            if single is not None:  # it keeps its info alive: the id is that object's
                 return single
         infos = tuple([d.info for d in deployments])
         key = tuple([id(info) for info in infos])
