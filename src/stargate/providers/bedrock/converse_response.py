@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from typing import Any, assert_never
+from typing import Any
 
 from stargate.core import (
     ChatResponse,
@@ -57,7 +57,8 @@ class BedrockStopReason(enum.Enum):
     MODEL_CONTEXT_WINDOW_EXCEEDED = "model_context_window_exceeded"
 
 
-# The stopReason values that map without a word (the others warn): looked up in one step.
+# The stopReason values that map without a word; the others (malformed_model_output,
+# malformed_tool_use) are reported as end_turn with a warning.
 _PLAIN_STOPS: dict[str, StopReason] = {
     BedrockStopReason.END_TURN.value: StopReason.END_TURN,
     BedrockStopReason.TOOL_USE.value: StopReason.TOOL_USE,
@@ -79,24 +80,11 @@ def parse_stop_reason(value: object) -> StopReason:
     except ValueError:
         _log.warning("unknown Bedrock stopReason %r, treated as end_turn", value)
         return StopReason.END_TURN
-    match known:
-        case BedrockStopReason.END_TURN:
-            return StopReason.END_TURN
-        case BedrockStopReason.TOOL_USE:
-            return StopReason.TOOL_USE
-        case BedrockStopReason.MAX_TOKENS:
-            return StopReason.MAX_TOKENS
-        case BedrockStopReason.STOP_SEQUENCE:
-            return StopReason.STOP_SEQUENCE
-        case BedrockStopReason.GUARDRAIL_INTERVENED | BedrockStopReason.CONTENT_FILTERED:
-            return StopReason.CONTENT_FILTERED
-        case BedrockStopReason.MALFORMED_MODEL_OUTPUT | BedrockStopReason.MALFORMED_TOOL_USE:
-            _log.warning("Bedrock stopped with %s, reported as end_turn", known.value)
-            return StopReason.END_TURN
-        case BedrockStopReason.MODEL_CONTEXT_WINDOW_EXCEEDED:
-            return StopReason.CONTEXT_WINDOW_EXCEEDED
-        case _:
-            assert_never(known)
+    plain = _PLAIN_STOPS.get(known.value)  # a member given rather than its string
+    if plain is not None:
+        return plain
+    _log.warning("Bedrock stopped with %s, reported as end_turn", known.value)
+    return StopReason.END_TURN
 
 
 def parse_stop_sequence(additional_fields: object) -> str | None:
