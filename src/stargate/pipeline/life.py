@@ -33,7 +33,7 @@ from stargate.core import (
 )
 from stargate.errors import AuthenticationFailed, ServiceUnavailable, StargateError
 from stargate.governance.keys import hash_key, keys_match
-from stargate.pipeline.after import AfterResponse
+from stargate.pipeline.after import AfterResponse, Job
 from stargate.pipeline.gate import Gate, Ticket
 from stargate.pipeline.principals import Principal
 from stargate.pipeline.records import Recorder, RequestRecord
@@ -231,7 +231,7 @@ class Pipeline:
         A call that succeeded settles at the cost its record computed (``ctx.cost_micro``)."""
         if ticket is None or self._gate is None:
             return
-        job: Callable[[], Awaitable[None]]
+        job: Job
         if usage is not None and deployment is not None and ctx.served_by is deployment:
             job = functools.partial(self._gate.settle_priced, ticket, usage, ctx.cost_micro)
         else:
