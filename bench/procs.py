@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -99,9 +100,16 @@ def _wait(
     while time.perf_counter() - started < timeout:
         if proc.poll() is not None:
             raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as resp:
-            if resp.status < 500:
-                return time.perf_counter() - started
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                status = resp.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+            exc.close()
+        except OSError:
+            status = 599  # not listening yet
+        if status < 500:
+            return time.perf_counter() - started
         time.sleep(0.01)
     raise TimeoutError(url)
 
@@ -119,6 +127,22 @@ def emulator(port: int) -> Iterator[subprocess.Popen[bytes]]:
     )  # fmt: skip
     try:
         _wait(f"http://127.0.0.1:{port}/_emulator/stats", proc)
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+@contextlib.contextmanager
+def fake_bedrock_process(port: int, recordings: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """:mod:`bench.fake_bedrock` on ``port``, replaying ``recordings``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.fake_bedrock", "--port", str(port),
+         "--recordings", str(recordings)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        _wait(f"http://127.0.0.1:{port}/model/m/converse", proc)  # a GET: 405, listening
         yield proc
     finally:
         proc.terminate()

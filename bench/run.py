@@ -2,7 +2,7 @@
 
     uv run python -m bench.run [--requests 3000] [--storage embedded,postgres]
                                [--dialect openai,anthropic] [--governance on|off] [--workers N]
-                               [--json out.json]
+                               [--upstream fake|emulator] [--json out.json]
 
 For each storage configuration (``embedded``: SQLite and in-process counters, the default;
 ``postgres``: PostgreSQL 127.0.0.1:5432/test in a schema of its own, and Redis 127.0.0.1:6379)
@@ -12,10 +12,14 @@ default) every request carries a virtual key of a user in a team, each with a bu
 key with RPM and TPM limits: authentication by hash, admission (one reserve), settlement, the
 ledger row and every metric are on the path. ``off`` uses the master key.
 
-Each scenario runs twice with the same load generator (:mod:`bench.load`): against the emulator
-directly (``stargate emulator --fast``; a SigV4-signed request, signed once and replayed: Converse
-for the OpenAI dialect, InvokeModel for Anthropic Messages, which the gateway relays natively to
-Claude) and through the gateway. Loopback only; every phase is bounded in count and time. CPU
+Each scenario runs twice with the same load generator (:mod:`bench.load`): against the upstream
+directly (a SigV4-signed request, signed once and replayed: Converse for the OpenAI dialect,
+InvokeModel for Anthropic Messages, which the gateway relays natively to Claude) and through the
+gateway. The upstream (``--upstream``) is by default :mod:`bench.fake_bedrock`, the emulator's
+own answers to these requests recorded once and replayed at the cost of the HTTP server alone,
+as LiteLLM's is measured against :mod:`bench.fake_openai`; ``emulator`` is ``stargate emulator
+--fast`` itself (parsing, SigV4 verification, token counting: on a 2-core machine its CPU comes
+out of the gateway's share). Loopback only; every phase is bounded in count and time. CPU
 per request is the gateway's CPU time (user + system, from /proc, summed over its process tree:
 with ``--workers N`` on postgres, the supervisor and every worker) over the requests it served.
 """
@@ -43,12 +47,14 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from bench import fake_bedrock
 from bench.load import LoadResult, Target, run_load
 from bench.procs import (
     ACCESS_KEY_ID,
     MASTER_KEY,
     SECRET_ACCESS_KEY,
     emulator,
+    fake_bedrock_process,
     free_port,
     gateway,
     rss_mb,
@@ -167,7 +173,7 @@ async def one_storage(
     dialects: list[str],
     governance: bool,
     requests: int,
-    emu_port: int,
+    upstream_port: int,
     workers: int = 1,
 ) -> tuple[list[Row], dict[str, float | str]]:
     rows: list[Row] = []
@@ -177,11 +183,11 @@ async def one_storage(
         # PostgreSQL and Redis.
         env["STARGATE_WORKERS"] = str(workers if storage == "postgres" else 1)
         gw_port, admin_port = free_port(), free_port()
-        with gateway(gw_port, emu_port, Path(tmp), env, admin_port) as (_, first):
+        with gateway(gw_port, upstream_port, Path(tmp), env, admin_port) as (_, first):
             extra[f"{storage}: first start to ready (migrations run), public / admin, s"] = (
                 f"{first.public:.2f} / {first.admin:.2f}"
             )
-        with gateway(gw_port, emu_port, Path(tmp), env, admin_port) as (gw, again):
+        with gateway(gw_port, upstream_port, Path(tmp), env, admin_port) as (gw, again):
             extra[f"{storage}: start to ready (database at head), public / admin, s"] = (
                 f"{again.public:.2f} / {again.admin:.2f}"
             )
@@ -191,7 +197,7 @@ async def one_storage(
                 for stream in (False, True):  # warm both paths
                     await run_load(gateway_target(gw_port, dialect, key, stream=stream),
                                    requests=300, concurrency=8)  # fmt: skip
-                    await run_load(direct_target(emu_port, dialect, stream=stream),
+                    await run_load(direct_target(upstream_port, dialect, stream=stream),
                                    requests=300, concurrency=8)  # fmt: skip
             plan = [("non-stream", False, 1, max(300, requests // 6)),
                     ("non-stream", False, 32, requests),
@@ -200,7 +206,7 @@ async def one_storage(
             for dialect in dialects:
                 for name, stream, conc, n in plan:
                     direct, _ = await measure(
-                        direct_target(emu_port, dialect, stream=stream), None, n, conc
+                        direct_target(upstream_port, dialect, stream=stream), None, n, conc
                     )
                     via, cpu = await measure(
                         gateway_target(gw_port, dialect, key, stream=stream), gw.pid, n, conc
@@ -234,20 +240,51 @@ def _row(storage: str, dialect: str, name: str, conc: int, direct: LoadResult, v
 
 
 async def matrix(
-    requests: int, storages: list[str], dialects: list[str], governance: bool, workers: int = 1
+    requests: int,
+    storages: list[str],
+    dialects: list[str],
+    governance: bool,
+    workers: int = 1,
+    upstream: str = "fake",
 ) -> tuple[list[Row], dict[str, float | str]]:
-    emu_port = free_port()
     rows: list[Row] = []
     extra: dict[str, float | str] = {}
-    with emulator(emu_port) as emu:
+    with upstream_process(upstream) as (port, proc):
         for storage in storages:
-            found, more = await one_storage(
-                storage, dialects, governance, requests, emu_port, workers
-            )
+            found, more = await one_storage(storage, dialects, governance, requests, port, workers)
             rows += found
             extra.update(more)
-        extra["emulator RSS, MB"] = round(rss_mb(emu.pid), 1)
+        extra[f"upstream: {UPSTREAMS[upstream]}; its RSS, MB"] = round(rss_mb(proc.pid), 1)
     return rows, extra
+
+
+UPSTREAMS = {
+    "fake": "bench.fake_bedrock replaying the emulator's answers",
+    "emulator": "stargate emulator --fast",
+}
+
+
+@contextlib.contextmanager
+def upstream_process(kind: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """The upstream every scenario calls, directly and through the gateway: the emulator, or
+    (``fake``) the emulator's answers to the bench's four requests, recorded from it and
+    replayed by :mod:`bench.fake_bedrock` (the emulator stopped before any load)."""
+    emu_port = free_port()
+    with emulator(emu_port) as emu:
+        if kind == "emulator":
+            yield emu_port, emu
+            return
+        recordings = fake_bedrock.record(
+            (t.url, dict(t.headers), t.body)
+            for t in (direct_target(emu_port, dialect, stream=stream)
+                      for dialect in ("openai", "anthropic") for stream in (False, True))
+        )  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        answers = Path(tmp) / "answers.json"
+        fake_bedrock.save(recordings, answers)
+        port = free_port()
+        with fake_bedrock_process(port, answers) as fake:
+            yield port, fake
 
 
 @contextlib.contextmanager
@@ -319,6 +356,10 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="gateway processes for postgres (embedded: 1)"
     )
+    parser.add_argument(
+        "--upstream", choices=sorted(UPSTREAMS), default="fake",
+        help="fake: the emulator's answers replayed (default); emulator: the emulator itself",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     storages = [s for s in args.storage.split(",") if s]
@@ -327,7 +368,9 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown: {sorted(unknown)}")
     governed = args.governance == "on"
-    rows, extra = asyncio.run(matrix(args.requests, storages, dialects, governed, args.workers))
+    rows, extra = asyncio.run(
+        matrix(args.requests, storages, dialects, governed, args.workers, args.upstream)
+    )
     print(render(rows, extra))
     if args.json:
         args.json.write_text(json.dumps({"rows": [asdict(r) for r in rows], **extra}, indent=2))
