@@ -88,7 +88,7 @@ class RequestContext:
     granted_max_tokens: int | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
     traceparent: str | None = None  # the caller's W3C trace context, if it sent one
-    # Set once a (non-streamed) call succeeded: what it cost and which deployment served it.
+    # Set once a call succeeded (a stream: once it ended): what it cost and what served it.
     cost_micro: int | None = None
     served_by: Deployment | None = None
     # Where the API layer takes the request's bookkeeping (settling its reservation) to run it
@@ -357,11 +357,14 @@ class Pipeline:
             await items.aclose()
             # What the stream cost, once (a cut stream's estimate walks the whole prompt).
             usage = meter.settled_usage()
-            await self._settle_after(ctx, ticket, usage, deployment)
-            if failure is not None:
-                record.failed(deployment, failure, usage=usage)
-            else:
-                record.succeeded(deployment, usage, ctx.after)
+            try:  # recorded first, so that a whole stream settles at its ledger row's price
+                if failure is not None:
+                    record.failed(deployment, failure, usage=usage)
+                else:
+                    record.succeeded(deployment, usage, ctx.after)
+                    ctx.cost_micro, ctx.served_by = record.cost_micro, deployment
+            finally:
+                await self._settle_after(ctx, ticket, usage, deployment)
 
     # --- the canonical core, for dialects translated to it ----------------------------------
 

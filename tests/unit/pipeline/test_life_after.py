@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from stargate.config.deployment import Deployment, ModelInfo
-from stargate.core import ChatRequest, ChatResponse, Message, StopReason, TextPart, Usage
+from stargate.core import (
+    ChatRequest,
+    ChatResponse,
+    Message,
+    MessageStart,
+    MessageStop,
+    StopReason,
+    StreamEvent,
+    TextDelta,
+    TextPart,
+    Usage,
+    UsageReport,
+)
 from stargate.governance.durations import parse_window
 from stargate.governance.policy import BudgetWindow, Limits
 from stargate.pipeline import Gate, Pipeline, Principal, RequestContext, gate, records
@@ -33,6 +46,14 @@ class Answers:
     async def complete(self, request: ChatRequest, call: CallContext) -> ChatResponse:
         return ChatResponse(id="x", model="x", content=[TextPart("hi")],
                             stop_reason=StopReason.END_TURN, usage=Usage(100, 10))  # fmt: skip
+
+    async def stream(
+        self, request: ChatRequest, call: CallContext
+    ) -> AsyncGenerator[StreamEvent, None]:
+        yield MessageStart("x", "x")
+        yield TextDelta(0, "hi" * 30)  # 60 characters relayed: 20 tokens when cut short
+        yield MessageStop(StopReason.END_TURN)
+        yield UsageReport(Usage(100, 10))
 
 
 class Providers:
@@ -132,3 +153,42 @@ async def test_an_unpriced_answer_settles_its_tokens_and_no_money() -> None:
     assert ctx.cost_micro is None
     assert await counters.spent("key:h", WINDOW.key_at(NOW)) == 0
     assert counters._tpm["key:h"].total == 110  # the real tokens, not the reservation
+
+
+async def test_a_stream_settles_at_the_cost_its_ledger_row_has_priced_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    priced: list[Usage] = []
+    real = records.cost_micro
+
+    def counted(usage: Usage, prices: ModelInfo) -> int | None:
+        priced.append(usage)
+        return real(usage, prices)
+
+    monkeypatch.setattr(records, "cost_micro", counted)
+    monkeypatch.setattr(gate, "cost_micro", counted)
+    outcomes: list[Outcome] = []
+    counters = MemoryCounters(clock=lambda: NOW)
+    p = pipeline(counters, Recorder(Metrics(), on_outcome=outcomes.append))
+    key = WINDOW.key_at(NOW)
+    for number, after in enumerate((AfterResponse(), None), start=1):
+        ctx = RequestContext(f"r{number}", "/v1/chat/completions", 0.0, after=after)
+        events = await p.stream(chat(), PRINCIPAL, ctx)
+        assert len([event async for event in events]) == 4
+        if after is not None:
+            assert await counters.spent("key:h", key) == 150 * (number - 1)  # after the answer
+            await after.run()
+        assert priced == [Usage(100, 10)] * number  # once per stream: the ledger row's price
+        assert ctx.cost_micro == outcomes[-1].cost_micro == 150
+        assert await counters.spent("key:h", key) == 150 * number
+    # A stream cut after its first delta settles at its estimate, as its ledger row has it.
+    ctx = RequestContext("r3", "/v1/chat/completions", 0.0)
+    events = await p.stream(chat(), PRINCIPAL, ctx)
+    assert isinstance(await anext(events), MessageStart)
+    assert isinstance(await anext(events), TextDelta)
+    await events.aclose()
+    cut = outcomes[-1]
+    assert (cut.request_id, cut.usage) == ("r3", Usage(priced[-1].input_tokens, 20))
+    assert cut.cost_micro is not None
+    assert ctx.cost_micro is None  # a cut stream's settlement prices its estimate itself
+    assert await counters.spent("key:h", key) == 300 + cut.cost_micro
