@@ -99,34 +99,45 @@ class Recorder:
         waiting.append((principal, budgets))
 
     def _report_waiting_budgets(self) -> None:
+        """The gauges of a loop turn's admissions. A gauge keeps only the last value set, so of
+        the reports that set the same gauges (one principal's scope kind, with or without a reset
+        time) only the last is written: the others would be overwritten in the same turn. What is
+        written keeps its order, so every gauge ends as if every report had been written (at
+        c32 a turn holds about a dozen admissions, mostly of the same keys)."""
         waiting = self._budget_reports
         self._budget_reports = []
-        for principal, budgets in waiting:
+        latest: dict[tuple[int, str, bool], tuple[Principal, str, BudgetState]] = {}
+        for principal, budgets in waiting:  # the principals are alive: their ids are distinct
+            for kind, state in _tightest(budgets).items():
+                key = (id(principal), kind, state.reset_at is None)
+                latest.pop(key, None)  # to the end: in the order of the last reports
+                latest[key] = (principal, kind, state)
+        now = time.time()
+        for principal, kind, state in latest.values():
             try:
-                self._report_budgets(principal, budgets)
+                self._report_budget(principal, kind, state, now)
             except Exception:  # a gauge never fails; if one does, the others are still set
                 log.exception("budget gauges not reported")
 
     def _report_budgets(self, principal: Principal, budgets: Sequence[BudgetState]) -> None:
-        tightest: dict[str, BudgetState] = {}
-        for state in budgets:
-            kind = state.scope.partition(":")[0]
-            known = tightest.get(kind)
-            if known is None or state.headroom_micro < known.headroom_micro:
-                tightest[kind] = state
-        set_budget, now = self.metrics.set_budget, time.time()
-        for kind, state in tightest.items():
-            if kind == "key":
-                owner = BudgetOwner("key", principal.key_hash, principal.key_alias)
-            elif kind == "user" and principal.user_id:
-                owner = BudgetOwner("user", principal.user_id)
-            elif kind == "team" and principal.team_id:
-                owner = BudgetOwner("team", principal.team_id, principal.team_alias or "")
-            else:
-                continue
-            limit, reset_at = state.limit_micro, state.reset_at
-            set_budget(owner, max_micro=limit, spent_micro=limit - state.headroom_micro,
-                       reset_at=reset_at.timestamp() if reset_at else None, now=now)  # fmt: skip
+        now = time.time()
+        for kind, state in _tightest(budgets).items():
+            self._report_budget(principal, kind, state, now)
+
+    def _report_budget(self, principal: Principal, kind: str, state: BudgetState,
+                       now: float) -> None:  # fmt: skip
+        if kind == "key":
+            owner = BudgetOwner("key", principal.key_hash, principal.key_alias)
+        elif kind == "user" and principal.user_id:
+            owner = BudgetOwner("user", principal.user_id)
+        elif kind == "team" and principal.team_id:
+            owner = BudgetOwner("team", principal.team_id, principal.team_alias or "")
+        else:
+            return
+        limit, reset_at = state.limit_micro, state.reset_at
+        self.metrics.set_budget(owner, max_micro=limit, spent_micro=limit - state.headroom_micro,
+                                reset_at=reset_at.timestamp() if reset_at else None,
+                                now=now)  # fmt: skip
 
     def begin(
         self,
@@ -158,6 +169,17 @@ class Recorder:
         else:
             trace = tracer.off
         return RequestRecord(self, request_id, route, model, principal, started, stream, trace)
+
+
+def _tightest(budgets: Sequence[BudgetState]) -> dict[str, BudgetState]:
+    """Per scope kind (``key``, ``user``, ``team``), its tightest window: the least headroom."""
+    tightest: dict[str, BudgetState] = {}
+    for state in budgets:
+        kind = state.scope.partition(":")[0]
+        known = tightest.get(kind)
+        if known is None or state.headroom_micro < known.headroom_micro:
+            tightest[kind] = state
+    return tightest
 
 
 @dataclass(slots=True)

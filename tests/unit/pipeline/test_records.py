@@ -17,6 +17,7 @@ from stargate.pipeline.principals import Principal
 from stargate.pipeline.records import Outcome, Recorder
 from stargate.telemetry import Metrics
 from stargate.telemetry.logging import AccessLog
+from stargate.telemetry.metric_labels import BudgetOwner
 
 PRINCIPAL = Principal(kind="key", key_hash="kh", key_alias="ci")
 DEPLOYMENT = Deployment(id="d1", model_name="m", provider="bedrock", model="x")
@@ -95,6 +96,65 @@ async def test_budget_gauges_are_set_once_the_event_loop_is_free() -> None:
     rec.report_budgets(PRINCIPAL, _budgets(3_000_000))
     await asyncio.sleep(0)
     assert _remaining_key_budget(metrics)[0].endswith(" 7.0")
+
+
+class BudgetWrites(Metrics):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[tuple[str, str, int, float | None]] = []
+
+    def set_budget(self, owner: BudgetOwner, *, max_micro: int | None, spent_micro: int,
+                   reset_at: float | None, now: float | None = None) -> None:  # fmt: skip
+        self.writes.append((owner.scope, owner.id, spent_micro, reset_at))
+        super().set_budget(owner, max_micro=max_micro, spent_micro=spent_micro,
+                           reset_at=reset_at, now=now)  # fmt: skip
+
+
+async def test_a_loop_turn_writes_each_budget_once_with_its_last_value() -> None:
+    metrics = BudgetWrites()
+    rec = Recorder(metrics)
+    ann = Principal(kind="key", key_hash="ka", key_alias="ann", team_id="t1")
+    bob = Principal(kind="key", key_hash="kb", key_alias="bob", team_id="t1")
+    reset = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def budgets(key: str, spent: int, team_spent: int) -> list[BudgetState]:
+        return [
+            BudgetState(f"key:{key}", "1d", 10_000_000, 10_000_000 - spent, reset),
+            BudgetState("team:t1", "1mo", 50_000_000, 50_000_000 - team_spent, reset),
+        ]
+
+    rec.report_budgets(ann, budgets("a", 1_000_000, 1_000_000))
+    rec.report_budgets(bob, budgets("b", 2_000_000, 3_000_000))
+    rec.report_budgets(ann, budgets("a", 4_000_000, 7_000_000))
+    await asyncio.sleep(0)
+    # Ann's first report is overwritten by her second: only Bob's and her last are written,
+    # in order (the team ends as her last admission left it).
+    at = reset.timestamp()
+    assert metrics.writes == [
+        ("key", "kb", 2_000_000, at),
+        ("team", "t1", 3_000_000, at),
+        ("key", "ka", 4_000_000, at),
+        ("team", "t1", 7_000_000, at),
+    ]
+    assert sorted(_remaining_key_budget(metrics)) == [
+        'litellm_remaining_api_key_budget_metric{api_key_alias="ann",hashed_api_key="ka"} 6.0',
+        'litellm_remaining_api_key_budget_metric{api_key_alias="bob",hashed_api_key="kb"} 8.0',
+    ]
+
+
+async def test_a_report_without_a_reset_time_leaves_the_earlier_reset_gauges_written() -> None:
+    metrics = BudgetWrites()
+    rec = Recorder(metrics)
+    reset = datetime(2030, 1, 1, tzinfo=UTC)
+    daily = BudgetState("key:k1", "1d", 10_000_000, 1_000_000, reset)  # the tightest, first
+    lifetime = BudgetState("key:k1", "", 20_000_000, 500_000, None)  # then this one
+    rec.report_budgets(PRINCIPAL, [daily])
+    rec.report_budgets(PRINCIPAL, [daily, lifetime])
+    await asyncio.sleep(0)
+    # The second report sets no reset time: the first one's is still written, in order.
+    assert metrics.writes == [("key", "kh", 9_000_000, reset.timestamp()),
+                              ("key", "kh", 19_500_000, None)]  # fmt: skip
+    assert _remaining_key_budget(metrics)[0].endswith(" 0.5")
 
 
 def test_budget_gauges_are_set_at_once_outside_an_event_loop() -> None:
