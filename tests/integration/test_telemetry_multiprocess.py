@@ -124,6 +124,53 @@ def test_folding_again_keeps_the_archive_exact(tmp_path: Path) -> None:
     assert value(s, "litellm_request_total_latency_metric_count") == 6
 
 
+BUDGET_WORKER = """
+import sys
+from pathlib import Path
+from stargate.telemetry import Metrics
+from stargate.telemetry.metric_labels import BudgetOwner
+
+metrics = Metrics(multiprocess_dir=Path(sys.argv[1]))
+print("ready", flush=True)
+for line in sys.stdin:  # "<max micro> <reset at>": report the key's budget
+    limit, reset_at = line.split()
+    metrics.set_budget(BudgetOwner("key", "kh", "ci"), max_micro=int(limit), spent_micro=0,
+                       reset_at=float(reset_at))
+    print("set", flush=True)
+metrics.close()
+"""
+
+
+def test_a_budget_limit_set_again_shows_over_another_workers_newer_one(tmp_path: Path) -> None:
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    with contextlib.ExitStack() as stack:
+        one, two = (stack.enter_context(subprocess.Popen(
+            [sys.executable, "-c", BUDGET_WORKER, str(tmp_path)],
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )) for _ in range(2))  # fmt: skip
+
+        def report(worker: subprocess.Popen[str], limit: int, reset_at: int) -> None:
+            assert worker.stdin is not None
+            assert worker.stdout is not None
+            worker.stdin.write(f"{limit} {reset_at}\n")
+            worker.stdin.flush()
+            assert worker.stdout.readline().strip() == "set"
+
+        for worker in (one, two):
+            assert worker.stdout is not None
+            assert worker.stdout.readline().strip() == "ready"
+        report(one, 10_000_000, 1_000)
+        report(two, 20_000_000, 2_000)  # the limit and the window changed
+        report(one, 10_000_000, 1_000)  # and back: the first worker has already shown these
+        s = parse_samples(multiprocess.collect(tmp_path))
+        assert value(s, "litellm_api_key_max_budget_metric", hashed_api_key="kh") == 10.0
+        assert value(s, "stargate_budget_reset_timestamp_seconds", scope="key") == 1_000
+        for worker in (one, two):
+            assert worker.stdin is not None
+            worker.stdin.close()
+            assert worker.wait(timeout=30) == 0
+
+
 def test_an_unset_or_missing_directory(tmp_path: Path) -> None:
     from stargate.errors import ConfigError
 

@@ -455,15 +455,20 @@ class Metrics:
         bound = self._budget.get(owner, self._bind_budget)
         if bound is None:
             return
+        # The limit rarely changes and the reset instant is the same for a whole window: one
+        # process sets them when they change. Several workers set them every time: a gauge
+        # shows the most recent write of any worker, and another worker may have written an
+        # older value since this one last wrote the same (``livemostrecent``).
+        every_time = not self._series.deferred
         if max_micro is not None:
-            if max_micro != bound.max_micro:  # the limit rarely changes: set it when it does
+            if max_micro != bound.max_micro or every_time:
                 bound.max_micro = max_micro
                 bound.maximum.set(max_micro)
             bound.remaining.set(max_micro - spent_micro)
         if reset_at is not None:
             now = time.time() if now is None else now
             bound.hours.set(max(reset_at - now, 0.0) / 3600)
-            if reset_at != bound.reset_at:  # the same for a whole window
+            if reset_at != bound.reset_at or every_time:
                 bound.reset_at = reset_at
                 bound.reset.set(reset_at)
 
