@@ -40,8 +40,10 @@ ACCESS_LOGGER = "stargate.access"
 _KEY_SHAPE = re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}")
 _REDACTED = "[REDACTED]"
 _FIELDS = "fields"  # the LogRecord attribute structured fields travel in
+_LINE_HEAD = ("time", "level", "logger", "message")  # a JSON line's keys before its fields
 _SECRET_NAME = re.compile(r"secret|token|password|_key$|^key$|api_key", re.IGNORECASE)
 _MIN_SECRET = 8  # shorter values would scrub ordinary words
+_EXACT_TIMES = 2.0**32  # seconds; below it a float time is exact to half a microsecond
 
 
 class _Scrubber:
@@ -68,12 +70,18 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self._scrub = _Scrubber(secrets)
         self._second: tuple[float, str] = (math.nan, "")  # the last second formatted
+        # Times certain to give the last millisecond formatted: [low, high) and its text.
+        self._millisecond: tuple[float, float, str] = (0.0, 0.0, "")
 
     def timestamp(self, created: float) -> str:
         """``datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")``, the
         date and time of the second formatted once a second: ``fromtimestamp`` rounds to the
         microsecond (half to even, carrying into the next second), ``isoformat`` then drops
-        the digits past the millisecond."""
+        the digits past the millisecond. A time well inside the last millisecond formatted
+        (two microseconds from either end) gives its text again without working it out."""
+        low, high, text = self._millisecond
+        if low <= created < high:
+            return text
         fraction, whole = math.modf(created)
         micros = round(fraction * 1e6)
         if micros >= 1_000_000:
@@ -84,7 +92,13 @@ class JsonFormatter(logging.Formatter):
         if whole != second:
             prefix = datetime.fromtimestamp(whole, tz=UTC).isoformat(timespec="seconds")[:-6]
             self._second = (whole, prefix)
-        return f"{prefix}.{micros // 1000:03d}+00:00"
+        start = micros - micros % 1000
+        text = f"{prefix}.{start // 1000:03d}+00:00"
+        if 0.0 <= whole < _EXACT_TIMES:
+            # Floats this size are apart by at most half a microsecond, so any time from
+            # start + 2 to start + 998 microseconds rounds into this millisecond.
+            self._millisecond = (whole + (start + 2) / 1e6, whole + (start + 998) / 1e6, text)
+        return text
 
     def line(self, line: dict[str, Any]) -> str:
         """A line's fields as the line written (JSON, scrubbed)."""
@@ -163,6 +177,8 @@ def _sole_json_handler(logger: logging.Logger) -> logging.StreamHandler[Any] | N
         or found.formatter.__class__ is not JsonFormatter
         or found.filters
         or found.level > logging.INFO
+        or found.lock is None
+        or not hasattr(found.stream, "flush")
     ):
         return None
     assert isinstance(found, logging.StreamHandler)
@@ -201,7 +217,12 @@ class AccessLog:
         logger = self._logger
         if not logger.isEnabledFor(logging.INFO):
             return
-        fields: dict[str, Any] = {
+        # The line as the JSON formatter writes it; "time" is filled in below.
+        line: dict[str, Any] = {
+            "time": "",
+            "level": "INFO",
+            "logger": logger.name,
+            "message": "request",
             "request_id": request_id,
             "route": route,
             "model": model,
@@ -211,36 +232,39 @@ class AccessLog:
             "key_alias": key_alias,
         }
         if deployment_id:
-            fields["deployment_id"] = deployment_id
+            line["deployment_id"] = deployment_id
         if usage is not None:
-            fields["input_tokens"] = usage.prompt_tokens
-            fields["output_tokens"] = usage.output_tokens
+            line["input_tokens"] = usage.prompt_tokens
+            line["output_tokens"] = usage.output_tokens
         if cost_micro is not None:
-            fields["cost_micro_usd"] = cost_micro
+            line["cost_micro_usd"] = cost_micro
         if error_class:
-            fields["error"] = error_class
+            line["error"] = error_class
         if trace_id:
-            fields["trace_id"] = trace_id
+            line["trace_id"] = trace_id
         handler = _sole_json_handler(logger)
         if handler is None:
-            logger.info("request", extra={_FIELDS: fields})
+            for name in _LINE_HEAD:  # what is left is the record's fields
+                del line[name]
+            logger.info("request", extra={_FIELDS: line})
             return
         formatter = handler.formatter
         assert isinstance(formatter, JsonFormatter)
-        line = {"time": formatter.timestamp(time.time()), "level": "INFO",
-                "logger": logger.name, "message": "request", **fields}  # fmt: skip
+        line["time"] = formatter.timestamp(time.time())
         text = formatter.line(line) + handler.terminator
-        handler.acquire()
-        try:
-            handler.stream.write(text)
-            handler.flush()
-        except RecursionError:  # as logging.StreamHandler.emit
-            raise
-        except Exception:
-            handler.handleError(logger.makeRecord(logger.name, logging.INFO, "", 0, "request", (),
-                                                  None, extra={_FIELDS: fields}))  # fmt: skip
-        finally:
-            handler.release()
+        out, lock = handler.stream, handler.lock
+        assert lock is not None  # _sole_json_handler saw to it
+        with lock:  # as StreamHandler.emit and its flush, with the lock taken once
+            try:
+                out.write(text)
+                out.flush()
+            except RecursionError:
+                raise
+            except Exception:
+                for name in _LINE_HEAD:
+                    del line[name]
+                handler.handleError(logger.makeRecord(logger.name, logging.INFO, "", 0, "request",
+                                                      (), None, extra={_FIELDS: line}))  # fmt: skip
 
 
 def _url_password(url: str | None) -> str | None:

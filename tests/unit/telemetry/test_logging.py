@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -198,6 +199,22 @@ def test_json_times_are_datetimes_isoformat_to_the_millisecond() -> None:
     edges = (0.0, 0.0005, 0.0009995, 0.9994999, 0.9995, 0.9999994, 0.9999995, 0.9999996)
     moments = [second + edge for second in (0, 1763884437, 4102444799) for edge in edges]
     moments += [1763884437 + i / 7919 for i in range(7919)]
+    for created in moments:
+        expected = datetime.fromtimestamp(created, tz=UTC).isoformat(timespec="milliseconds")
+        assert formatter.timestamp(created) == expected, created
+
+
+def test_a_time_near_the_last_millisecond_formatted_is_worked_out_again() -> None:
+    """The formatter gives the last millisecond's text again for times well inside it: times
+    a fraction of a microsecond either side of each edge, forwards, backwards and repeated."""
+    formatter = JsonFormatter()
+    moments: list[float] = []
+    for second in (0, 1763884437, 2**31, 2**32 - 1, 2**33):
+        for millis in (0, 1, 499, 998, 999):
+            edge = second + millis / 1000
+            near = [edge + step * 1e-7 for step in range(-25, 26)]
+            near += [math.nextafter(edge, -math.inf), math.nextafter(edge, math.inf)]
+            moments += near + near[::-1] + [edge - 0.0005, edge, edge + 0.0005, edge]
     for created in moments:
         expected = datetime.fromtimestamp(created, tz=UTC).isoformat(timespec="milliseconds")
         assert formatter.timestamp(created) == expected, created
