@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from stargate.core.money import MICRO_PER_USD, micro_to_usd
+from stargate.core.money import MICRO_PER_USD
 from stargate.errors import InvalidRequest
 from stargate.store.database import Database
 from stargate.store.ledger_queries import SpendFilter, rollup_totals
@@ -24,6 +24,7 @@ __all__ = [
     "gateway_metadata",
     "usage_for_key",
     "usd",
+    "usd_text",
 ]
 
 DEFAULT_USAGE_DAYS = 30
@@ -58,9 +59,22 @@ def cost_headers(cost_micro: int | None) -> dict[str, str]:
     if cost_micro is None:
         return {"x-stargate-cost-micro": "unknown"}
     return {
-        "x-litellm-response-cost": format(micro_to_usd(cost_micro).normalize(), "f"),
+        "x-litellm-response-cost": usd_text(cost_micro),
         "x-stargate-cost-micro": str(cost_micro),
     }
+
+
+def usd_text(micro: int) -> str:
+    """Integer micro-USD as exact USD text without trailing zeros (``12.5``, ``0.000059``,
+    ``3``): ``format(micro_to_usd(micro).normalize(), "f")``, from the integer's digits (a
+    response header on every request)."""
+    if micro < 0:
+        return "-" + usd_text(-micro)
+    whole, fraction = divmod(micro, MICRO_PER_USD)
+    if fraction:
+        # The six digits of the fraction, leading zeros kept: those of 1_000_000 + fraction.
+        return f"{whole}.{str(MICRO_PER_USD + fraction)[1:]}".rstrip("0")
+    return str(whole)
 
 
 async def usage_for_key(

@@ -3,7 +3,10 @@ headers; an unknown cost stays unknown."""
 
 from __future__ import annotations
 
-from stargate.telemetry.ledger_views import cost_headers, gateway_metadata, usd
+import random
+
+from stargate.core.money import micro_to_usd
+from stargate.telemetry.ledger_views import cost_headers, gateway_metadata, usd, usd_text
 
 
 def test_gateway_metadata_has_the_seed_shape() -> None:
@@ -29,6 +32,14 @@ def test_cost_headers_are_exact() -> None:
     assert cost_headers(12_500_000)["x-litellm-response-cost"] == "12.5"
     assert cost_headers(0)["x-litellm-response-cost"] == "0"
     assert cost_headers(None) == {"x-stargate-cost-micro": "unknown"}
+
+
+def test_usd_text_is_the_normalized_decimal() -> None:
+    rng = random.Random(7)
+    amounts = [0, 1, 59, 10, 100_000, 1_000_000, 10_000_000, 12_500_000, 999_999, 10**24 + 10]
+    amounts += [rng.randrange(10 ** rng.randrange(1, 27)) for _ in range(2000)]
+    for micro in amounts + [-micro for micro in amounts]:
+        assert usd_text(micro) == format(micro_to_usd(micro).normalize(), "f"), micro
 
 
 def test_usd_is_the_float_nearest_the_exact_amount() -> None:
