@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn._types import ASGI3Application
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+from stargate.api.response_head import ResponseCycle
 
 __all__ = ["HttpProtocol"]
 
@@ -76,8 +79,16 @@ class _HeadHolder:
 
 
 class HttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol on a :class:`_HeadHolder` transport."""
+    """uvicorn's httptools protocol on a :class:`_HeadHolder` transport, its requests served by
+    :class:`~stargate.api.response_head.ResponseCycle`."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         holder = _HeadHolder(transport, self.loop)
         super().connection_made(holder)  # type: ignore[arg-type]
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        # uvicorn makes the cycle where it parses the request; each cycle comes here (now, or
+        # when the pipelined ones before it are answered) before the app has seen its send.
+        if cycle.__class__ is RequestResponseCycle:
+            cycle.__class__ = ResponseCycle
+        super()._start_asgi_task(cycle, app)
