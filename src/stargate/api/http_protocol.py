@@ -7,6 +7,10 @@ the connection's transport holds a response head until the next write (the body,
 same step) and sends both as one; a head with nothing after it in the same turn of the event
 loop (a stream whose first event is not ready yet) goes out at the end of that turn. Holding
 only ever delays bytes within one turn; it never reorders them.
+
+The protocol also keeps one keep-alive timer per connection where uvicorn makes and cancels one
+per request (the same close at the same moment), and serves its requests with
+:class:`~stargate.api.response_head.ResponseCycle`.
 """
 
 from __future__ import annotations
@@ -85,6 +89,51 @@ class HttpProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         holder = _HeadHolder(transport, self.loop)
         super().connection_made(holder)  # type: ignore[arg-type]
+
+    # uvicorn arms a keep-alive timer (``call_later``) after every answer and cancels it at
+    # the next bytes of the connection: a timer made and dropped per request. Here one timer
+    # per connection stays armed while answers come; when it fires it closes the connection
+    # if it has been idle since an answer for the keep-alive timeout, else waits again for
+    # the rest of it (or for the next answer, if a request is under way): the same close at
+    # the same moment.
+    _idle_since: float | None = None  # loop time of the last answer, None once bytes came
+
+    def _unset_keepalive_if_required(self) -> None:
+        self._idle_since = None
+
+    def on_response_complete(self) -> None:
+        # uvicorn's, arming the keep-alive timer only when none is armed.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._idle_since = None
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_since = now = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_at(
+                now + self.timeout_keep_alive, self._keep_alive_due
+            )
+
+    def _keep_alive_due(self) -> None:
+        self.timeout_keep_alive_task = None
+        idle_since = self._idle_since
+        if idle_since is None:  # a request under way: its answer arms the timer again
+            return
+        due = idle_since + self.timeout_keep_alive
+        if due > self.loop.time():
+            self.timeout_keep_alive_task = self.loop.call_at(due, self._keep_alive_due)
+        else:
+            self.timeout_keep_alive_handler()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
         # uvicorn makes the cycle where it parses the request; each cycle comes here (now, or

@@ -1,4 +1,5 @@
-"""A response's head goes out with its body in one write, and never later than its loop turn."""
+"""A response's head goes out with its body in one write, never later than its loop turn; one
+keep-alive timer per connection closes it idle the timeout after its last answer."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from uvicorn.server import ServerState
 
 from stargate.api.http_protocol import HttpProtocol, _HeadHolder
 
@@ -102,3 +104,94 @@ async def test_uvicorn_serves_plain_head_and_streamed_responses_through_it() -> 
     finally:
         server.should_exit = True
         await task
+
+
+class Timer:
+    def __init__(self, when: float, callback: Any) -> None:
+        self.when, self.callback, self.cancelled = when, callback, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Clock:
+    """A loop's time and timers, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.timers: list[Timer] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback: Any) -> Timer:
+        timer = Timer(when, callback)
+        self.timers.append(timer)
+        return timer
+
+    def advance(self, to: float) -> None:
+        self.now = to
+        for timer in [t for t in self.timers if t.when <= to and not t.cancelled]:
+            self.timers.remove(timer)
+            timer.callback()
+
+    def armed(self) -> list[float]:
+        return [t.when for t in self.timers if not t.cancelled]
+
+
+class Socket(Recorded):
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def keep_alive_protocol(clock: Clock) -> tuple[HttpProtocol, Socket]:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        pass
+
+    config = uvicorn.Config(app, http=HttpProtocol, lifespan="off", log_config=None,
+                            loop="none", timeout_keep_alive=5)  # fmt: skip
+    protocol = HttpProtocol(config, ServerState(), {}, _loop=clock)  # type: ignore[arg-type]
+    socket = Socket()
+    protocol.connection_made(socket)  # type: ignore[arg-type]
+    return protocol, socket
+
+
+def test_an_idle_connection_closes_the_keep_alive_timeout_after_its_last_answer() -> None:
+    clock = Clock()
+    protocol, socket = keep_alive_protocol(clock)
+    protocol.on_response_complete()
+    assert clock.armed() == [5.0]
+    clock.advance(1.0)
+    protocol.data_received(b"GET / HTTP/1.1\r\n")  # the next request begins: busy
+    clock.advance(2.0)
+    protocol.on_response_complete()  # answered: idle from 2.0; the armed timer is kept
+    assert clock.armed() == [5.0]
+    clock.advance(5.0)
+    assert not socket.closed
+    assert clock.armed() == [7.0]  # the rest of the timeout
+    clock.advance(6.9)
+    assert not socket.closed
+    clock.advance(7.0)
+    assert socket.closed
+    assert clock.armed() == []
+
+
+def test_a_connection_busy_when_the_timer_fires_waits_for_its_next_answer() -> None:
+    clock = Clock()
+    protocol, socket = keep_alive_protocol(clock)
+    protocol.on_response_complete()
+    clock.advance(1.0)
+    protocol.data_received(b"GET / HTTP/1.1\r\n")
+    clock.advance(5.0)
+    assert (socket.closed, clock.armed()) == (False, [])  # no timer while a request is under way
+    clock.advance(30.0)
+    protocol.on_response_complete()
+    assert clock.armed() == [35.0]
+    protocol.connection_lost(None)
+    assert clock.armed() == []  # a lost connection leaves no timer behind
