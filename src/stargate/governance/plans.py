@@ -63,7 +63,7 @@ class Plan:
         reserve_tokens: int,
         lease_seconds: int,
     ) -> AdmissionRequest:
-        return AdmissionRequest(
+        return AdmissionRequest.planned(
             request_id, self.checks, reserve_micro, reserve_tokens, now, lease_seconds
         )
 
