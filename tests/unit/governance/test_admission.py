@@ -16,6 +16,7 @@ from stargate.governance.admission import (
     RateState,
     Refused,
     ScopeCheck,
+    ScopeChecks,
     lowered_max_tokens,
     model_scope,
     plan_admission,
@@ -128,6 +129,23 @@ def test_an_admission_request_refuses_nonsense() -> None:
     twice = ScopeCheck("key:h", (BudgetCheck("all", 1, None), BudgetCheck("all", 2, None)))
     with pytest.raises(ValueError, match="twice"):
         AdmissionRequest("r", (twice,), 0, 0, NOW, 60)
+
+
+def test_a_planned_admission_request_is_the_one_the_constructor_makes() -> None:
+    checks = ScopeChecks([ScopeCheck("key:h", (BudgetCheck("all", 5, None),), rpm=1)])
+    planned = AdmissionRequest.planned("r", checks, 3, 4, NOW, 60)
+    assert planned == AdmissionRequest("r", checks, 3, 4, NOW, 60)
+    assert planned.scope_checks is checks
+    for args, match in (
+        (("", 0, 0, NOW, 60), "request id"),
+        (("r", -1, 0, NOW, 60), "negative"),
+        (("r", 0, -1, NOW, 60), "negative"),
+        (("r", 0, 0, NOW, 0), "lease"),
+        (("r", 0, 0, datetime(2026, 1, 1), 60), "timezone"),
+    ):
+        rid, micro, tokens, now, lease = args
+        with pytest.raises(ValueError, match=match):
+            AdmissionRequest.planned(rid, checks, micro, tokens, now, lease)
 
 
 def refusal(*headroom: int, reason: str = "budget") -> Refused:
