@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -278,3 +278,20 @@ async def test_retention_deletes_old_rows_in_batches_and_keeps_rollups(database:
     assert await count_rows(database) == 2
     (total,) = await rollup_totals(database, SpendFilter(), first_day=date(2026, 1, 1))
     assert total.requests == 27  # the daily totals outlive the raw rows
+
+
+def test_sqlite_times_are_the_datetime_text_sqlalchemy_binds() -> None:
+    from stargate.store.ledger_insert import _sqlite_time, sqlite_times
+
+    rng = random.Random(3)
+    moments = [T0, T0.replace(microsecond=1), datetime(1999, 12, 31, 23, 59, 59, 999_999, UTC)]
+    moments += [T0 + timedelta(seconds=rng.randrange(10**9), microseconds=rng.randrange(10**6))
+                for _ in range(500)]  # fmt: skip
+    moments += [T0 + timedelta(seconds=n) for n in range(20)]  # microsecond 0
+    rows = [row(n, at=at, ended_at=at + timedelta(microseconds=n)) for n, at in enumerate(moments)]
+    expected = [_sqlite_time(m) for r in rows for m in (r.started_at, r.ended_at)]
+    assert sqlite_times(rows) == expected
+    # Another time zone than UTC: converted to UTC first, as one datetime at a time.
+    ist = timezone(timedelta(hours=5, minutes=30))
+    rows[3] = row(3, at=datetime(2026, 3, 11, 4, 0, tzinfo=ist))
+    assert sqlite_times(rows)[6:8] == ["2026-03-10 22:30:00.000000", "2026-03-10 22:30:00.250000"]
