@@ -83,6 +83,14 @@ class ConverseStreamState:
         return self._message_stopped and self._usage_reported
 
     def feed(self, event_type: str, payload: dict[str, Any]) -> list[StreamEvent]:
+        if event_type == "contentBlockDelta" and self._started:
+            # Most of a stream: a text delta for a text block already open, read in one step
+            # (anything else, or anything malformed, takes the general path, which checks it).
+            delta, index = payload.get("delta"), payload.get("contentBlockIndex")
+            if type(delta) is dict and type(index) is int:
+                text, block = delta.get("text"), self._blocks.get(index)
+                if type(text) is str and block is not None and block.kind is BlockKind.TEXT:
+                    return [TextDelta(block.index, text)]
         events: list[StreamEvent] = []
         if not self._started:
             self._started = True
@@ -93,10 +101,7 @@ class ConverseStreamState:
             case "contentBlockStart":
                 events.extend(self._on_block_start(payload))
             case "contentBlockDelta":
-                if (text := self._text_delta(payload)) is not None:
-                    events.append(text)
-                else:
-                    events.extend(self._on_block_delta(payload))
+                events.extend(self._on_block_delta(payload))
             case "contentBlockStop":
                 block = self._blocks.get(_block_index(payload))
                 if block is not None and block.kind is not BlockKind.IGNORED:
@@ -154,17 +159,6 @@ class ConverseStreamState:
         _log.warning("ignoring a Bedrock stream block the gateway cannot carry: %s", sorted(start))
         self._open(index, BlockKind.IGNORED)
         return []
-
-    def _text_delta(self, payload: dict[str, Any]) -> TextDelta | None:
-        """Most of a stream: a text delta for a text block already open, read in one step;
-        ``None`` for anything else (the general path checks it)."""
-        delta, index = payload.get("delta"), payload.get("contentBlockIndex")
-        if not (isinstance(delta, dict) and type(index) is int):
-            return None
-        text, block = delta.get("text"), self._blocks.get(index)
-        if type(text) is not str or block is None or block.kind is not BlockKind.TEXT:
-            return None
-        return TextDelta(block.index, text)
 
     def _on_block_delta(self, payload: dict[str, Any]) -> list[StreamEvent]:
         index = _block_index(payload)
