@@ -12,7 +12,9 @@ Window counters and settled requests are forgotten some time after they stop mat
 from __future__ import annotations
 
 import heapq
+import time
 from bisect import bisect_right, insort
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -137,7 +139,11 @@ class MemoryCounters:
     plus two days."""
 
     def __init__(self, *, clock: Clock = utc_now) -> None:
-        self._clock = clock
+        # Read only when a settlement is dated (in epoch seconds): the default clock's seconds
+        # are time.time()'s, without a datetime made and taken apart again.
+        self._seconds: Callable[[], float] = (
+            time.time if clock is utc_now else lambda: clock().timestamp()
+        )
         self._budgets: dict[_BudgetKey, _Budget] = {}
         self._budget_expiry: list[tuple[float, _BudgetKey]] = []
         self._leases: dict[str, set[str]] = {}
@@ -304,22 +310,22 @@ class MemoryCounters:
         if record.state == "active":
             self._active -= 1
         self._requests[rid] = _SETTLED
-        heapq.heappush(self._forget, (self._clock().timestamp() + SETTLED_GRACE_SECONDS, rid))
-        self._compact()
+        heapq.heappush(self._forget, (self._seconds() + SETTLED_GRACE_SECONDS, rid))
+        if len(self._deadlines) > _HEAP_SLACK * self._active + 1024:
+            self._compact()
         return True
 
     def _compact(self) -> None:
         # From the heap's own entries (what is live is there with its deadline), not from every
         # remembered request: a minute of settled ones would make each compaction cost as much.
-        if len(self._deadlines) > _HEAP_SLACK * self._active + 1024:
-            requests = self._requests
-            live = []
-            for entry in self._deadlines:
-                record = requests.get(entry[1])
-                if record is not None and record.state == "active" and record.deadline == entry[0]:
-                    live.append(entry)
-            heapq.heapify(live)
-            self._deadlines = live
+        requests = self._requests
+        live = []
+        for entry in self._deadlines:
+            record = requests.get(entry[1])
+            if record is not None and record.state == "active" and record.deadline == entry[0]:
+                live.append(entry)
+        heapq.heapify(live)
+        self._deadlines = live
 
     # --- lazy housekeeping ---------------------------------------------------------------------
 
