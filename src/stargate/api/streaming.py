@@ -44,9 +44,13 @@ class EventStreamResponse:
         self.keepalive = keepalive
         self._pending: list[bytes] = []
         self._pending_bytes = 0
-        self._ready = asyncio.Event()  # something to write, or the body or the client is done
-        self._room = asyncio.Event()  # the writer caught up (the reader may go on)
+        # Something to write, or the body or the client is done: ``_signal``, and the writer's
+        # future while it waits for it (a bare future: cheaper than an asyncio.Event).
+        self._signal = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._room: asyncio.Future[None] | None = None  # the reader waits for the writer
         self._last_sent = 0.0
+        self._timer: asyncio.TimerHandle | None = None
         raw = [
             (b"content-type", b"text/event-stream; charset=utf-8"),
             (b"cache-control", b"no-cache"),
@@ -57,24 +61,27 @@ class EventStreamResponse:
         self.raw_headers = raw
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        tasks: list[asyncio.Future[None]] = []
+        reader: asyncio.Task[None] | None = None
+        watcher: asyncio.Task[None] | None = None
         try:  # the body is closed (its upstream call ended, its cost settled) whatever happens
             loop = asyncio.get_running_loop()
             self._last_sent = loop.time()
-            reader = asyncio.ensure_future(self._read())
-            watcher = asyncio.ensure_future(self._watch(receive))
-            tasks += (reader, watcher)
-            for task in tasks:
-                task.add_done_callback(self._wake)
+            reader = loop.create_task(self._read(loop))
+            reader.add_done_callback(self._wake)
+            watcher = loop.create_task(self._watch(receive))
+            watcher.add_done_callback(self._wake)
             if self.keepalive is not None:
-                tasks.append(asyncio.ensure_future(self._tick(*self.keepalive)))
+                self._timer = loop.call_at(self._last_sent + self.keepalive[0], self._tick, loop)
             await self._write(send, reader, watcher, loop)
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
+            if self._timer is not None:
+                self._timer.cancel()
+            if watcher is not None:
+                watcher.cancel()  # it only waits for the client: not waited for
+            if reader is not None and not reader.done():
+                reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                    await reader  # out of the body before it is closed
             await self.body.aclose()
 
     async def _write(
@@ -88,51 +95,69 @@ class EventStreamResponse:
         first event is in, so it is ready at once: the two go out in one write), then whatever
         the reader queued each time it had to wait."""
         started = False
+        pending = self._pending
         while True:
-            await self._ready.wait()
-            self._ready.clear()
+            if not self._signal:
+                self._waiter = loop.create_future()
+                try:
+                    await self._waiter
+                finally:
+                    self._waiter = None
+            self._signal = False
             if watcher.done():
                 return  # the client left: nothing more to write
             last = reader.done()
             failure = None if not last or reader.cancelled() else reader.exception()
-            if not started and (self._pending or last):
+            if not started and (pending or last):
                 started = True
                 await send({"type": "http.response.start", "status": self.status_code,
                             "headers": self.raw_headers})  # fmt: skip
             if failure is not None:
                 raise failure  # the body failed: the response ends unfinished
-            if self._pending or last:
-                body = b"".join(self._pending)
-                self._pending.clear()
+            if pending or last:
+                body = b"".join(pending)
+                pending.clear()
                 self._pending_bytes = 0
-                self._room.set()
+                room = self._room
+                if room is not None:
+                    self._room = None
+                    if not room.done():
+                        room.set_result(None)
                 await send({"type": "http.response.body", "body": body, "more_body": not last})
                 self._last_sent = loop.time()
             if last:
                 return
 
     def _wake(self, _: object = None) -> None:
-        self._ready.set()
+        self._signal = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
-    def _queue(self, chunk: bytes) -> None:
-        self._pending.append(chunk)
-        self._pending_bytes += len(chunk)
-        self._ready.set()
-
-    async def _read(self) -> None:
+    async def _read(self, loop: asyncio.AbstractEventLoop) -> None:
+        pending = self._pending
         async for chunk in self.body:
-            self._queue(chunk)
+            pending.append(chunk)
+            self._pending_bytes += len(chunk)
+            if not self._signal:
+                self._wake()
             if self._pending_bytes > MAX_PENDING:
-                self._room.clear()
-                await self._room.wait()
+                self._room = room = loop.create_future()
+                await room
 
-    async def _tick(self, interval: float, chunk: bytes) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(max(0.0, self._last_sent + interval - loop.time()))
-            if loop.time() - self._last_sent >= interval and not self._pending:
-                self._queue(chunk)
-                self._last_sent = loop.time()  # the next ping is due an interval from now
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The keepalive timer: a ping when the body has been silent an interval and nothing is
+        waiting to be written; due again an interval after the last write."""
+        assert self.keepalive is not None
+        interval, chunk = self.keepalive
+        now = loop.time()
+        if now - self._last_sent >= interval and not self._pending:
+            self._pending.append(chunk)
+            self._pending_bytes += len(chunk)
+            self._wake()
+            self._last_sent = now  # the next ping is due an interval from now
+        due = self._last_sent + interval
+        self._timer = loop.call_at(due if due > now else now + interval, self._tick, loop)
 
     @staticmethod
     async def _watch(receive: Receive) -> None:
