@@ -205,18 +205,20 @@ class RequestRecord:
 
     def labels(self, deployment: Deployment | None) -> RequestLabels:
         p = self.principal
+        # Positional, in RequestLabels' field order (per request: twice as fast as keywords).
         return RequestLabels(
-            requested_model=self.model,
-            model=deployment.model if deployment else "",
-            model_id=deployment.id if deployment else "",
-            hashed_api_key=p.key_hash,
-            api_key_alias=p.key_alias,
-            team=p.team_id or "",
-            team_alias=p.team_alias or "",
-            user=p.user_id or "",
-            user_email=p.user_email or "",
-            route=self.route,
-            api_provider=deployment.provider if deployment else "",
+            self.model,  # requested_model
+            deployment.model if deployment else "",  # model
+            deployment.id if deployment else "",  # model_id
+            p.key_hash,  # hashed_api_key
+            p.key_alias,  # api_key_alias
+            p.team_id or "",  # team
+            p.team_alias or "",  # team_alias
+            p.user_id or "",  # user
+            p.user_email or "",  # user_email
+            "",  # end_user
+            self.route,  # route
+            deployment.provider if deployment else "",  # api_provider
         )
 
     def attempt(self, deployment: Deployment) -> None:
@@ -269,8 +271,7 @@ class RequestRecord:
                         now: float, ttft: float | None) -> None:  # fmt: skip
         labels = self.labels(deployment)
         metrics = self.recorder.metrics
-        metrics.observe_attempt(labels, status=200, exception_class="")
-        metrics.observe_success(
+        metrics.observe_answered(
             labels, usage=usage, cost_micro=cost, upstream_s=now - self.upstream_started,
             total_s=now - self.started, ttft_s=ttft,
         )  # fmt: skip

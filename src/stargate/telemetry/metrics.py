@@ -123,6 +123,23 @@ class _Success:
     overhead: HistogramSeries
 
 
+def _count_success(s: _Success, usage: Usage | None, cost_micro: int | None, upstream_s: float,
+                   total_s: float, ttft_s: float | None) -> None:  # fmt: skip
+    s.requests.inc()
+    s.legacy_requests.inc()
+    if usage is not None:
+        s.input_tokens.inc(usage.prompt_tokens)
+        s.output_tokens.inc(usage.output_tokens)
+        s.total_tokens.inc(usage.total_tokens)
+    if cost_micro is not None:
+        s.spend.inc(cost_micro)
+    s.total_latency.observe(total_s)
+    s.api_latency.observe(upstream_s)
+    s.overhead.observe(max(total_s - upstream_s, 0.0))
+    if ttft_s is not None:
+        s.ttft.observe(ttft_s)
+
+
 class Metrics:
     """The gateway's metrics. ``drop_high_cardinality_labels`` removes the per-key, per-user and
     per-client labels (:data:`HIGH_CARDINALITY_LABELS`) from every metric; otherwise each such
@@ -159,6 +176,8 @@ class Metrics:
         self._success: BoundedCache[RequestLabels, _Success] = BoundedCache(cache_size)
         self._failure: BoundedCache[_Outcome, _Pair] = BoundedCache(cache_size)
         self._attempt: BoundedCache[_Outcome, _Pair] = BoundedCache(cache_size)
+        self._answered: BoundedCache[RequestLabels, tuple[_Success, CounterSeries, CounterSeries]]
+        self._answered = BoundedCache(cache_size)
         self._budget: BoundedCache[BudgetOwner, _Budget | None] = BoundedCache(cache_size)
         self._admission: dict[str, CounterSeries] = {}
         self._redis: dict[str, HistogramSeries] = {}
@@ -374,19 +393,30 @@ class Metrics:
         ``None`` (the upstream reported none) counts no tokens; ``cost_micro`` ``None`` (an
         unpriced model) adds no spend."""
         s = self._success.get(labels, self._bind_success)
-        s.requests.inc()
-        s.legacy_requests.inc()
-        if usage is not None:
-            s.input_tokens.inc(usage.prompt_tokens)
-            s.output_tokens.inc(usage.output_tokens)
-            s.total_tokens.inc(usage.total_tokens)
-        if cost_micro is not None:
-            s.spend.inc(cost_micro)
-        s.total_latency.observe(total_s)
-        s.api_latency.observe(upstream_s)
-        s.overhead.observe(max(total_s - upstream_s, 0.0))
-        if ttft_s is not None:
-            s.ttft.observe(ttft_s)
+        _count_success(s, usage, cost_micro, upstream_s, total_s, ttft_s)
+
+    def observe_answered(
+        self,
+        labels: RequestLabels,
+        *,
+        usage: Usage | None,
+        cost_micro: int | None,
+        upstream_s: float,
+        total_s: float,
+        ttft_s: float | None = None,
+    ) -> None:
+        """A request its upstream attempt answered: :meth:`observe_attempt` (a success) and
+        :meth:`observe_success`, with one look-up of the series of both."""
+        s, attempts, successes = self._answered.get(labels, self._bind_answered)
+        attempts.inc()
+        successes.inc()
+        _count_success(s, usage, cost_micro, upstream_s, total_s, ttft_s)
+
+    def _bind_answered(
+        self, labels: RequestLabels
+    ) -> tuple[_Success, CounterSeries, CounterSeries]:
+        attempts, successes = self._attempt.get((labels, 200, ""), self._bind_attempt)
+        return self._success.get(labels, self._bind_success), attempts, successes
 
     def record_failure(self, labels: RequestLabels, *, status: int, exception_class: str) -> None:
         """One request refused or failed: counted in the total with its status, and in the

@@ -15,7 +15,7 @@ from stargate.governance.admission import BudgetState
 from stargate.pipeline.after import AfterResponse
 from stargate.pipeline.principals import Principal
 from stargate.pipeline.records import Outcome, Recorder
-from stargate.telemetry import Metrics
+from stargate.telemetry import Metrics, RequestLabels
 from stargate.telemetry.logging import AccessLog
 from stargate.telemetry.metric_labels import BudgetOwner
 
@@ -72,6 +72,23 @@ async def test_the_line_written_after_the_response_has_what_the_request_ended_wi
     assert (line["input_tokens"], line["output_tokens"], line["deployment_id"]) == (12, 5, "d1")
     record.succeeded(DEPLOYMENT, Usage(1, 1), after)  # recorded once
     assert len(outcomes) == len(lines.fields) == 1
+
+
+def test_the_labels_name_the_caller_and_the_deployment(lines: Lines) -> None:
+    who = Principal(kind="key", key_hash="kh", key_alias="ci", user_id="u1",
+                    user_email="u1@example.com", team_id="t1", team_alias="Team")  # fmt: skip
+    record = recorder(lines, []).begin(request_id="r1", route="/v1/messages", model="m",
+                                       principal=who, started=9.75, stream=False,
+                                       max_tokens=None)  # fmt: skip
+    assert record.labels(DEPLOYMENT) == RequestLabels(
+        requested_model="m", model="x", model_id="d1", hashed_api_key="kh", api_key_alias="ci",
+        team="t1", team_alias="Team", user="u1", user_email="u1@example.com",
+        route="/v1/messages", api_provider="bedrock",
+    )  # fmt: skip
+    assert record.labels(None) == RequestLabels(
+        requested_model="m", hashed_api_key="kh", api_key_alias="ci", team="t1",
+        team_alias="Team", user="u1", user_email="u1@example.com", route="/v1/messages",
+    )  # fmt: skip
 
 
 def _remaining_key_budget(metrics: Metrics) -> list[str]:

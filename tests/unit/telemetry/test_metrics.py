@@ -328,3 +328,21 @@ def test_label_cap_passes_empty_and_low_cardinality_values() -> None:
     assert cap.admit("user", "b") == OVERFLOW
     assert cap.admit("user", "") == ""
     assert cap.admit("requested_model", "anything") == "anything"
+
+
+@pytest.mark.parametrize("drop", [False, True])
+def test_an_answered_request_counts_as_an_attempt_and_a_success(drop: bool) -> None:
+    apart, together = (Metrics(drop_high_cardinality_labels=drop) for _ in range(2))
+    usage = Usage(input_tokens=100, output_tokens=20, cache_read_tokens=30)
+    for n in range(3):
+        timing = {"upstream_s": 0.2 * n, "total_s": 0.25 * n, "ttft_s": 0.05 if n else None}
+        labels = LABELS._replace(model_id=f"sonnet-{n % 2}")
+        apart.observe_attempt(labels)
+        apart.observe_success(labels, usage=usage, cost_micro=1234 * n, **timing)
+        together.observe_answered(labels, usage=usage, cost_micro=1234 * n, **timing)
+    samples = [
+        {key: v for key, v in parse_samples(m.exposition()).items() if "_created" not in key[0]}
+        for m in (apart, together)
+    ]
+    assert samples[0] == samples[1]
+    assert value(samples[1], "litellm_deployment_success_responses_total") == 3
