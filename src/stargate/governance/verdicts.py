@@ -68,10 +68,14 @@ def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+_last_reset: tuple[datetime | None, str] = (None, "")  # the last reset instant told, its text
+
+
 def reset_duration(seconds: float) -> str:
     """OpenAI's form of a reset delay: ``12ms``, ``1s``, ``6m0s``, ``1h2m3s``."""
     if seconds < 1:
-        return f"{max(0, math.ceil(seconds * 1000))}ms"
+        millis = math.ceil(seconds * 1000)
+        return f"{millis if millis > 0 else 0}ms"
     whole = math.ceil(seconds)
     if whole < 60:
         return f"{whole}s"
@@ -112,8 +116,15 @@ def admission_headers(admitted: Admitted, headers: dict[str, str] | None = None)
             headers[BUDGET_REMAINING_HEADER] = f"{whole}.{fraction:06d}"
         else:
             headers[BUDGET_REMAINING_HEADER] = _usd(max(0, headroom))
-        if budget.reset_at is not None:
-            headers[BUDGET_RESET_HEADER] = _rfc3339(budget.reset_at)
+        reset_at = budget.reset_at
+        if reset_at is not None:
+            # A window's reset instant is one object for all its requests (the plan's): its text
+            # is kept with it, and looked up by identity before it is hashed (in UTC offsets).
+            global _last_reset
+            last = _last_reset
+            if last[0] is not reset_at:
+                last = _last_reset = (reset_at, _rfc3339(reset_at))
+            headers[BUDGET_RESET_HEADER] = last[1]
     rates = admitted.rates
     if rates:
         requests: RateState | None = None
