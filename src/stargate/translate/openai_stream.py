@@ -54,6 +54,8 @@ class ChatStreamRenderer:
         "_open_tail",
         "_started",
         "_tail",
+        "_text_head",
+        "_text_tail",
         "_tools",
         "_usage",
     )
@@ -75,6 +77,9 @@ class ChatStreamRenderer:
         # OpenAI sends "usage": null on every chunk when the usage chunk is coming
         self._tail = b"}]" + (b',"usage":null}\n\n' if include_usage else b"}\n\n")
         self._open_tail = b',"logprobs":null,"finish_reason":null' + self._tail
+        # Most chunks: a content delta, its text serialized alone between these two.
+        self._text_head = self._head + b'{"content":'
+        self._text_tail = b"}" + self._open_tail
         self._include_usage = include_usage
         self._tools: dict[int, int] = {}  # content block index -> tool call ordinal
         self._usage = Usage()
@@ -85,6 +90,11 @@ class ChatStreamRenderer:
         """The SSE lines for one event (often one line, sometimes none)."""
         if self._closed:
             return []
+        if type(event) is TextDelta and self._started:
+            text = event.text
+            if not text:
+                return []
+            return [b"".join((self._text_head, orjson.dumps(text), self._text_tail))]
         out: list[bytes] = []
         if not self._started:
             self._started = True

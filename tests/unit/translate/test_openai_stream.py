@@ -239,3 +239,18 @@ def test_the_sdk_accumulator_reassembles_content_and_tool_arguments() -> None:
     assert final.usage is not None
     assert final.usage.total_tokens == 49
     assert final.model == "gw-main"
+
+
+@pytest.mark.parametrize("include_usage", [False, True])
+def test_a_content_chunk_is_these_bytes(include_usage: bool) -> None:
+    stream = renderer(include_usage=include_usage)
+    stream.feed(MessageStart(id="msg_1", model="upstream-model"))
+    usage = ',"usage":null' if include_usage else ""
+    for text in ("Hel", 'lo "there"\n', "\u00e9\u2028</\x00\U0001f600"):
+        expected = (
+            'data: {"id":"chatcmpl-xyz","object":"chat.completion.chunk","created":1700000000,'
+            '"model":"gw-main","system_fingerprint":null,"choices":[{"index":0,"delta":'
+            f'{{"content":{orjson.dumps(text).decode()}}},"logprobs":null,"finish_reason":null}}]'
+            f"{usage}}}\n\n"
+        )
+        assert stream.feed(TextDelta(0, text)) == [expected.encode()]
