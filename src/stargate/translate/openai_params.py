@@ -108,9 +108,18 @@ PARAMETERS: Mapping[str, ParamRule] = MappingProxyType(
 )
 
 
+_PASSED = frozenset(
+    name
+    for name, rule in PARAMETERS.items()
+    if rule.policy in (ParamPolicy.SUPPORTED, ParamPolicy.IGNORED)
+)
+
+
 def check_parameters(body: Mapping[str, Any], *, drop_unknown: bool) -> None:
     """Apply the policy table to the request's top-level keys; raise on the first refusal."""
     for key, value in body.items():
+        if key in _PASSED:  # supported or ignored: nothing to check (most keys, in one lookup)
+            continue
         rule = PARAMETERS.get(key)
         if rule is None:
             if drop_unknown:
