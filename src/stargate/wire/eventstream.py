@@ -145,9 +145,9 @@ def _split(data: bytes | bytearray) -> tuple[list[tuple[bytes, bytes]], int]:
     """The whole frames at the start of ``data`` and how many bytes they take."""
     frames: list[tuple[bytes, bytes]] = []
     start, available = 0, len(data)
-    crc32 = zlib.crc32
+    crc32, prelude, u32 = zlib.crc32, _PRELUDE_CHECKED.unpack_from, _U32.unpack_from
     while available - start >= 12:
-        total, headers_length, prelude_crc = _PRELUDE_CHECKED.unpack_from(data, start)
+        total, headers_length, prelude_crc = prelude(data, start)
         if crc32(data[start : start + 8]) != prelude_crc:
             raise FrameError("the prelude's checksum does not match")
         if headers_length > MAX_HEADERS_BYTES:
@@ -158,13 +158,15 @@ def _split(data: bytes | bytearray) -> tuple[list[tuple[bytes, bytes]], int]:
         end = start + total
         if available < end:
             break
-        (message_crc,) = _U32.unpack_from(data, end - 4)
-        if crc32(data[start : end - 4]) != message_crc:
+        if crc32(data[start : end - 4]) != u32(data, end - 4)[0]:
             raise FrameError("the message's checksum does not match")
         payload_start = start + 12 + headers_length
-        frames.append(
-            (bytes(data[start + 12 : payload_start]), bytes(data[payload_start : end - 4]))
-        )
+        if type(data) is bytes:  # a piece read in place: its slices are new bytes already
+            frames.append((data[start + 12 : payload_start], data[payload_start : end - 4]))
+        else:  # the held-back buffer: a bytearray's slices are copied to bytes
+            frames.append(
+                (bytes(data[start + 12 : payload_start]), bytes(data[payload_start : end - 4]))
+            )
         start = end
     return frames, start
 
