@@ -84,7 +84,7 @@ def _append(messages: list[Message], role: Role, parts: list[Any]) -> None:
     if messages and messages[-1].role == role:
         messages[-1].content.extend(parts)
     else:
-        messages.append(Message(role=role, content=parts))
+        messages.append(Message(role, parts))
 
 
 def _assistant_parts(message: dict[str, Any], path: str) -> list[ContentPart]:

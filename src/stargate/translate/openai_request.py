@@ -54,14 +54,18 @@ def parse_chat_request(body: object, *, drop_unknown: bool = False) -> ChatReque
     model = expect_str(get("model"), "model")
     system, messages = parse_messages(get("messages"))
     tools = [] if get("tools") is None else parse_tools(body["tools"])
+    # By position, in the fields' order (a call by keyword costs twice as much): model,
+    # messages, system, max_tokens, temperature and top_p (set below), stop, tools, tool_choice.
     request = ChatRequest(
-        model=model,
-        messages=messages,
-        system=system,
-        max_tokens=_max_tokens(body),
-        stop=_stop(get("stop")),
-        tools=tools,
-        tool_choice=parse_tool_choice(get("tool_choice"), tools),
+        model,
+        messages,
+        system,
+        _max_tokens(body),
+        None,
+        None,
+        _stop(get("stop")),
+        tools,
+        parse_tool_choice(get("tool_choice"), tools),
     )
     if (value := get("temperature")) is not None:
         request.temperature = expect_number(value, "temperature", low=0.0, high=2.0)
