@@ -65,6 +65,8 @@ def render_sse(event_type: str, data: bytes) -> bytes:
 def render_native_event(event: dict[str, Any]) -> bytes:
     """An Anthropic stream event dict (as the native path yields them) as one SSE event."""
     event_type = event.get("type")
+    if type(event_type) is str and (head := _SSE_HEADS.get(event_type)) is not None:
+        return b"".join((head, orjson.dumps(event), b"\n\n"))  # a type Anthropic streams
     if not isinstance(event_type, str) or not event_type:
         raise UpstreamBadResponse("the upstream sent a stream event without a type")
     return render_sse(event_type, orjson.dumps(event))

@@ -82,7 +82,10 @@ class InvokeStreamState:
     def feed(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The event of one ``chunk`` payload, ready to pass on."""
         event = decode_chunk(payload)
-        match event["type"]:
+        kind = event["type"]
+        if kind == "content_block_delta" and self._started:
+            return event  # most of a stream, passed on as it is
+        match kind:
             case "message_start":
                 self._started = True
             case "message_stop":
@@ -99,7 +102,7 @@ class InvokeStreamState:
             case _:
                 if not self._started:
                     raise UpstreamBadResponse(
-                        f"Bedrock stream sent {event['type']!r} before message_start"
+                        f"Bedrock stream sent {kind!r} before message_start"
                     )
         return event
 
