@@ -101,9 +101,7 @@ class InvokeStreamState:
                 pass
             case _:
                 if not self._started:
-                    raise UpstreamBadResponse(
-                        f"Bedrock stream sent {kind!r} before message_start"
-                    )
+                    raise UpstreamBadResponse(f"Bedrock stream sent {kind!r} before message_start")
         return event
 
     def finish(self) -> None:
