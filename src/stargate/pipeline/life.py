@@ -124,6 +124,18 @@ class UsageMeter:
         prompt = self.prompt_estimate() if self.prompt_estimate is not None else 0
         return Usage(input_tokens=prompt, output_tokens=relayed)
 
+    def count(self, event: StreamEvent) -> None:
+        """Keep the meter current with one canonical stream event (before it is relayed)."""
+        if type(event) is TextDelta:  # most events: checked first
+            self.output_chars += len(event.text)
+        elif isinstance(event, UsageReport):
+            self.usage = event.usage
+            self.complete = True
+        elif isinstance(event, TextDelta | ReasoningDelta):
+            self.output_chars += len(event.text)
+        elif isinstance(event, ToolUseDelta):
+            self.output_chars += len(event.partial_json)
+
 
 Attempt = Callable[[Deployment, Provider, CallContext], Awaitable[T]]
 Opener = Callable[[Deployment, Provider, CallContext], AsyncGenerator[X, None]]
@@ -297,11 +309,13 @@ class Pipeline:
         opener: Opener[X],
         meter: UsageMeter,
         spend: Spend | None = None,
+        count: Callable[[X], None] | None = None,
     ) -> AsyncGenerator[X, None]:
         """Admit, start the upstream stream and wait for its first item, so that a failure
         before anything was produced is still an ordinary HTTP error (and may fall back to the
         next deployment). Returns an iterator over all items, the first included; closing it
-        (or its end) settles."""
+        (or its end) settles. ``count``, when given, sees each item before it is relayed (to
+        keep ``meter`` current), in the same generator."""
         record = self._begin(model, principal, ctx, stream=True, spend=spend)
         deployment: Deployment | None = None
         ticket: Ticket | None = None
@@ -328,7 +342,9 @@ class Pipeline:
                     raise
                 self._router.health.succeeded(deployment)
                 record.first_item()
-                return self._relay(first, items, deployment, meter, ticket, record, ctx)
+                if count is not None:
+                    count(first)
+                return self._relay(first, items, deployment, meter, ticket, record, ctx, count)
             raise AssertionError("a model group always has a deployment")  # pragma: no cover
         except BaseException as err:
             record.failed(deployment, err)
@@ -344,12 +360,18 @@ class Pipeline:
         ticket: Ticket | None,
         record: RequestRecord,
         ctx: RequestContext,
+        count: Callable[[X], None] | None,
     ) -> AsyncGenerator[X, None]:
         failure: BaseException | None = None
         try:
             yield first
-            async for item in items:
-                yield item
+            if count is None:
+                async for item in items:
+                    yield item
+            else:
+                async for item in items:
+                    count(item)
+                    yield item
         except BaseException as err:
             failure = err
             raise
@@ -384,26 +406,16 @@ class Pipeline:
     ) -> AsyncGenerator[StreamEvent, None]:
         meter = UsageMeter()
 
-        async def opener(
+        def opener(
             _: Deployment, provider: Provider, call: CallContext
         ) -> AsyncGenerator[StreamEvent, None]:
-            events = provider.stream(_granted(request, ctx), call)
-            try:
-                async for event in events:
-                    if isinstance(event, UsageReport):
-                        meter.usage = event.usage
-                        meter.complete = True
-                    elif isinstance(event, TextDelta | ReasoningDelta):
-                        meter.output_chars += len(event.text)
-                    elif isinstance(event, ToolUseDelta):
-                        meter.output_chars += len(event.partial_json)
-                    yield event
-            finally:
-                await events.aclose()
+            return provider.stream(_granted(request, ctx), call)
 
         ctx.end_user = request.user
         spend = _spend(request, ctx)
-        return await self.open_stream(request.model, principal, ctx, opener, meter, spend)
+        return await self.open_stream(
+            request.model, principal, ctx, opener, meter, spend, count=meter.count
+        )
 
 
 def _spend(request: ChatRequest, ctx: RequestContext) -> Spend:
