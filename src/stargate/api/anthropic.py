@@ -27,7 +27,6 @@ from stargate.api.request_id import request_id_from
 from stargate.api.runtime import Runtime
 from stargate.api.streaming import EventStreamResponse
 from stargate.config.deployment import Deployment
-from stargate.core import ReasoningDelta, TextDelta, ToolUseDelta, UsageReport
 from stargate.errors import InternalError, InvalidRequest, StargateError
 from stargate.pipeline import RequestContext, Spend, UsageMeter
 from stargate.pipeline.after import AfterResponse
@@ -228,13 +227,7 @@ async def _canonical_stream(
     events = provider.stream(chat, call)
     try:
         async for event in events:
-            if isinstance(event, UsageReport):
-                meter.usage = event.usage
-                meter.complete = True
-            elif isinstance(event, TextDelta | ReasoningDelta):
-                meter.output_chars += len(event.text)
-            elif isinstance(event, ToolUseDelta):
-                meter.output_chars += len(event.partial_json)
+            meter.count(event)
             for chunk in renderer.feed(event):
                 yield chunk
     finally:
