@@ -15,21 +15,7 @@ from starlette.routing import Route
 from uvicorn.server import ServerState
 
 from stargate.api.http_protocol import HttpProtocol, _HeadHolder
-
-
-class Recorded:
-    def __init__(self) -> None:
-        self.writes: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        self.writes.append(data)
-
-    def close(self) -> None:
-        self.closed = True
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("127.0.0.1", 1)}.get(name, default)
+from tests.unit.api.transports import Recorded
 
 
 def holder() -> tuple[_HeadHolder, Recorded]:
@@ -139,25 +125,14 @@ class Clock:
         return [t.when for t in self.timers if not t.cancelled]
 
 
-class Socket(Recorded):
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-
-def keep_alive_protocol(clock: Clock) -> tuple[HttpProtocol, Socket]:
+def keep_alive_protocol(clock: Clock) -> tuple[HttpProtocol, Recorded]:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         pass
 
     config = uvicorn.Config(app, http=HttpProtocol, lifespan="off", log_config=None,
                             loop="none", timeout_keep_alive=5)  # fmt: skip
     protocol = HttpProtocol(config, ServerState(), {}, _loop=clock)  # type: ignore[arg-type]
-    socket = Socket()
+    socket = Recorded()
     protocol.connection_made(socket)  # type: ignore[arg-type]
     return protocol, socket
 

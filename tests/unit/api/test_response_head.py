@@ -14,28 +14,7 @@ from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 from stargate.api.http_protocol import HttpProtocol
 from stargate.api.response_head import ResponseCycle
-
-
-class Recorded:
-    def __init__(self) -> None:
-        self.writes: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        self.writes.append(data)
-
-    def close(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
+from tests.unit.api.transports import Recorded
 
 DATE = [(b"date", b"Sun, 23 Nov 2025 07:53:58 GMT")]
 OK = [(b"x-request-id", b"req_1"), (b"X-RateLimit-Remaining", b"9"), (b"content-type", b"a/b")]
