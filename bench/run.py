@@ -264,6 +264,16 @@ UPSTREAMS = {
 }
 
 
+def bench_answers(emulator_port: int) -> dict[str, fake_bedrock.Recording]:
+    """The emulator's answers to the bench's four requests (both dialects, streamed or not),
+    recorded for :mod:`bench.fake_bedrock`."""
+    return fake_bedrock.record(
+        (t.url, dict(t.headers), t.body)
+        for t in (direct_target(emulator_port, dialect, stream=stream)
+                  for dialect in ("openai", "anthropic") for stream in (False, True))
+    )  # fmt: skip
+
+
 @contextlib.contextmanager
 def upstream_process(kind: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """The upstream every scenario calls, directly and through the gateway: the emulator, or
@@ -274,11 +284,7 @@ def upstream_process(kind: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]
         if kind == "emulator":
             yield emu_port, emu
             return
-        recordings = fake_bedrock.record(
-            (t.url, dict(t.headers), t.body)
-            for t in (direct_target(emu_port, dialect, stream=stream)
-                      for dialect in ("openai", "anthropic") for stream in (False, True))
-        )  # fmt: skip
+        recordings = bench_answers(emu_port)
     with tempfile.TemporaryDirectory() as tmp:
         answers = Path(tmp) / "answers.json"
         fake_bedrock.save(recordings, answers)

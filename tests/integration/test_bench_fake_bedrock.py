@@ -18,7 +18,7 @@ from bench.procs import (
     fake_bedrock_process,
     free_port,
 )
-from bench.run import PROMPT, UPSTREAM_MODEL, direct_target
+from bench.run import PROMPT, UPSTREAM_MODEL, bench_answers
 from botocore.config import Config
 
 MODEL_ID = UPSTREAM_MODEL.replace("%3A", ":")
@@ -28,11 +28,7 @@ MODEL_ID = UPSTREAM_MODEL.replace("%3A", ":")
 def recordings() -> dict[str, fake_bedrock.Recording]:
     port = free_port()
     with emulator(port):
-        return fake_bedrock.record(
-            (t.url, dict(t.headers), t.body)
-            for t in (direct_target(port, dialect, stream=stream)
-                      for dialect in ("openai", "anthropic") for stream in (False, True))
-        )  # fmt: skip
+        return bench_answers(port)
 
 
 @pytest.fixture(scope="module")
