@@ -109,8 +109,8 @@ async def insert_logs(conn: AsyncConnection, rows: Sequence[SpendRow]) -> list[s
     postgres = conn.dialect.name == "postgresql"
     statement = _postgres_insert if postgres else _sqlite_insert
     if postgres:
-        moment = _postgres_time
-        values = [log_values(row, moment(row.started_at), moment(row.ended_at)) for row in rows]
+        values = [log_values(row, _postgres_time(row.started_at), _postgres_time(row.ended_at))
+                  for row in rows]  # fmt: skip
     else:
         times = sqlite_times(rows)
         values = [log_values(row, times[2 * n], times[2 * n + 1]) for n, row in enumerate(rows)]
