@@ -10,17 +10,21 @@
 -- ARGV[3]  now (epoch ms)          ARGV[4]  now - 60000 (the sliding minute's start, included)
 -- ARGV[5]  lease deadline (ms)     ARGV[6]  micro-dollars to reserve    ARGV[7]  tokens to reserve
 -- ARGV[8]  seconds a finished record is kept (after its lease's end, for a late settle)
--- ARGV[9]  the record's b: JSON list of the budget keys   ARGV[10]  its l: JSON list of the scopes
--- ARGV[11] its tp: JSON list of the scopes with a TPM limit
--- ARGV[12...] the checks, one after the other:
+-- ARGV[9]  requests it counts against RPM limits, n (1 for a request; an allotment's count)
+-- ARGV[10] parallel slots it takes where a parallel limit is set, p (1 for a request)
+-- ARGV[11] the record's b: JSON list of the budget keys   ARGV[12]  its l: JSON list of the scopes
+-- ARGV[13] its tp: JSON list of the scopes with a TPM limit
+-- ARGV[14...] the checks, one after the other:
 --          scope, rpm, tpm, parallel (-1: no limit), number of budgets n,
 --          then n times: budget key, limit, the instant (epoch ms) the counter may go (0: never)
 --
 -- Keys, under the prefix:
 --   b:<scope>|<window>  HASH spent, reserved, e       (a budget window instance; e: the expiry
 --                                                     last set on it, so it is set only once)
---   l:<scope>           ZSET request id -> lease deadline (ms)
---   q:<scope>           ZSET request id -> admission time (ms)        (RPM log)
+--   l:<scope>           ZSET request id -> lease deadline (ms); an allotment's slots past its
+--                            first are "<id>#2" ... "<id>#p" (no record: expiry just drops them)
+--   q:<scope>           ZSET request id -> admission time (ms)        (RPM log; an allotment's
+--                            entries are "<id>", "<id>#2" ... "<id>#n" until it is returned)
 --   t:<scope>           ZSET request id -> admission time (ms)        (TPM log)
 --   tk:<scope>          HASH request id -> tokens, "" -> total,       (TPM log)
 --                            "#r" -> when the logs' expiry was last set (ms; "#" is never in an id)
@@ -40,6 +44,7 @@
 local P, rid, now_s, cutoff, deadline = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local micro_s, tokens_s = ARGV[6], ARGV[7]
 local now, micro, tokens = tonumber(now_s), tonumber(micro_s), tonumber(tokens_s)
+local n, p = tonumber(ARGV[9]), tonumber(ARGV[10])
 local WINDOW = 60000
 local LOG_TTL = '62000' -- set at most once a second
 local RPM_TTL = '61000' -- set by every admission
@@ -52,7 +57,7 @@ end
 -- Where each check starts in ARGV.
 local at = {}
 do
-  local k, last = 12, #ARGV
+  local k, last = 14, #ARGV
   while k <= last do
     at[#at + 1] = k
     k = k + 5 + 3 * tonumber(ARGV[k + 4])
@@ -83,6 +88,22 @@ local function expire(id, ends, lease_key)
     end
   end
   redis.call('ZREM', lease_key, id)
+end
+
+-- ZADD score "<rid>", "<rid>#2" ... "<rid>#count" (in slices: unpack is bounded by Lua's stack);
+-- how many were new.
+local function add_entries(zkey, score, count)
+  local added = redis.call('ZADD', zkey, score, rid)
+  local pairs_ = {}
+  for j = 2, count do
+    pairs_[#pairs_ + 1] = score
+    pairs_[#pairs_ + 1] = rid .. '#' .. j
+    if #pairs_ >= 1000 or j == count then
+      added = added + redis.call('ZADD', zkey, unpack(pairs_))
+      pairs_ = {}
+    end
+  end
+  return added
 end
 
 local function oldest(zkey)
@@ -180,10 +201,11 @@ for i, k in ipairs(at) do
     local q = P .. 'q:' .. s
     redis.call('ZREMRANGEBYSCORE', q, '-inf', cutoff)
     local count = redis.call('ZCARD', q)
-    if count + 1 > rpm then
+    if count + n > rpm then
       local retry = ''
-      if rpm > 0 then
-        local leaving = redis.call('ZRANGE', q, count - rpm, count - rpm, 'WITHSCORES')
+      if rpm >= n then
+        local leaving = redis.call('ZRANGE', q, count + n - rpm - 1, count + n - rpm - 1,
+          'WITHSCORES')
         retry = I(math.max(0, tonumber(leaving[2]) + WINDOW - now))
       end
       write_purges()
@@ -211,7 +233,7 @@ for i, k in ipairs(at) do
       return {'tpm', I(i), retry}
     end
   end
-  if par >= 0 and redis.call('ZCARD', P .. 'l:' .. s) + 1 > par then
+  if par >= 0 and redis.call('ZCARD', P .. 'l:' .. s) + p > par then
     write_purges()
     return {'parallel', I(i), ''}
   end
@@ -245,7 +267,11 @@ local budgets, rates = {}, {}
 local index = 0
 for i, k in ipairs(at) do
   local s = ARGV[k]
-  redis.call('ZADD', P .. 'l:' .. s, deadline, rid)
+  if p > 1 and tonumber(ARGV[k + 3]) >= 0 then
+    add_entries(P .. 'l:' .. s, deadline, p)
+  else
+    redis.call('ZADD', P .. 'l:' .. s, deadline, rid)
+  end
   for j = k + 5, k + 2 + 3 * tonumber(ARGV[k + 4]), 3 do
     index = index + 1
     local bk, ends = ARGV[j], ARGV[j + 2]
@@ -261,9 +287,9 @@ for i, k in ipairs(at) do
   local count = counts[i]
   if count ~= nil then
     q = P .. 'q:' .. s
-    local added = redis.call('ZADD', q, now_s, rid)
+    local added = add_entries(q, now_s, n)
     rates[#rates + 1] = count + added
-    if count == 0 and added == 1 then
+    if count == 0 and added == n then
       rates[#rates + 1] = now_s -- alone in the log
     else
       rates[#rates + 1] = oldest(q)
@@ -301,6 +327,6 @@ for i, k in ipairs(at) do
     end
   end
 end
-redis.call('HSET', P .. 'r:' .. rid, 'st', 'a', 'm', micro_s, 'b', ARGV[9], 'l', ARGV[10],
-  'tp', ARGV[11], 'k', tokens_s)
+redis.call('HSET', P .. 'r:' .. rid, 'st', 'a', 'm', micro_s, 'b', ARGV[11], 'l', ARGV[12],
+  'tp', ARGV[13], 'k', tokens_s)
 return {'ok', budgets, rates}

@@ -197,13 +197,18 @@ class RedisCounters:
                 self._observe(operation, time.perf_counter() - started)
 
     async def _command(self, call: Awaitable[_T], operation: str) -> _T:
-        started = time.perf_counter()
         try:
-            return await call
+            return await self._timed(operation, call)
         except _UNREACHABLE as exc:
             raise ServiceUnavailable("The counter store (Redis) is unavailable") from exc
         except RedisReplyError as exc:
             raise InternalError(f"the counter store answered an error: {exc}") from exc
+
+    async def _timed(self, operation: str, call: Awaitable[_T]) -> _T:
+        """``call``'s answer, its round trip told to ``observe`` (failures included)."""
+        started = time.perf_counter()
+        try:
+            return await call
         finally:
             if self._observe is not None:
                 self._observe(operation, time.perf_counter() - started)
@@ -222,6 +227,8 @@ class RedisCounters:
             request.reserve_micro,
             request.reserve_tokens,
             RECORD_GRACE_SECONDS,
+            1,  # one request against RPM limits
+            1,  # one parallel slot
             *self._checks_args(request.scope_checks),
         )
 

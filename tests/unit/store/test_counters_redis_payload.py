@@ -32,6 +32,8 @@ def plainly(prefix: str, request: AdmissionRequest) -> list[str | bytes | int]:
         request.reserve_micro,
         request.reserve_tokens,
         RECORD_GRACE_SECONDS,
+        1,  # one request against RPM limits
+        1,  # one parallel slot
         orjson.dumps(keys),
         orjson.dumps([c.scope for c in request.checks]),
         orjson.dumps([c.scope for c in request.checks if c.tpm is not None]),
