@@ -45,6 +45,7 @@ from stargate.governance.counters import (
 from stargate.governance.policy import BudgetWindow, Limits
 from stargate.governance.pricing import Pricing
 from stargate.governance.windows import CalendarWindow, LifetimeWindow
+from stargate.store.counters_allotments import AllottedCounters
 from stargate.store.counters_memory import MemoryCounters
 from stargate.store.counters_redis import RedisCounters
 from stargate.store.redis_wire import Script
@@ -152,6 +153,7 @@ class Mixed(RedisCounters):
         "memory",
         pytest.param("redis", marks=pytest.mark.redis),
         pytest.param("redis-mixed", marks=pytest.mark.redis),
+        pytest.param("redis-allotted", marks=pytest.mark.redis),
     ]
 )
 async def counters(request: pytest.FixtureRequest, clock: Clock) -> AsyncIterator[CounterStore]:
@@ -163,7 +165,8 @@ async def counters(request: pytest.FixtureRequest, clock: Clock) -> AsyncIterato
     url = request.getfixturevalue("redis_url")
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     # A generous timeout: 400 concurrent admissions on a small shared machine must not trip it.
-    kind = Mixed if request.param == "redis-mixed" else RedisCounters
+    kinds = {"redis": RedisCounters, "redis-mixed": Mixed, "redis-allotted": AllottedCounters}
+    kind = kinds[request.param]
     store_r = kind(url, prefix, clock=clock, timeout_s=5.0)
     try:
         yield store_r
