@@ -116,9 +116,11 @@ class Runtime:
         counters: CounterStore
         if config.redis_url:
             # Imported here: the Redis client costs start-up time a Redis-less gateway saves.
+            from stargate.store.counters_allotments import AllottedCounters
             from stargate.store.counters_redis import RedisCounters
 
-            counters = RedisCounters(
+            kind = AllottedCounters if config.counter_allotments else RedisCounters
+            counters = kind(
                 config.redis_url,
                 failure_policy=config.redis_failure_policy,
                 observe=metrics.observe_redis,

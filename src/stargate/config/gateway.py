@@ -52,6 +52,8 @@ class GatewayConfig:
     # Budget and rate-limit counters: Redis shared by every replica, or (None) this process.
     redis_url: str | None = field(default=None, repr=False)
     redis_failure_policy: Literal["closed", "open"] = "closed"
+    # With Redis: admit busy plans from allotments (stargate.store.counters_allotments).
+    counter_allotments: bool = True
     # The IANA timezone of calendar budget windows (day, week, month).
     budget_timezone: str = DEFAULT_BUDGET_TIMEZONE
     # How long a budget reservation holds without settlement (a killed replica's holds expire).

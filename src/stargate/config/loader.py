@@ -163,6 +163,7 @@ def _load(text: str, source: str, base_dir: Path | None, env: Mapping[str, str])
         or _env_text(lookup, "REDIS_URL")
         or general.redis_url,
         redis_failure_policy=general.redis_failure_policy or "closed",
+        counter_allotments=general.counter_allotments is not False,
         reservation_lease_seconds=_lease(lookup, general.reservation_lease_seconds, locator),
         budget_timezone=_budget_timezone(general, file.litellm_settings, locator),
         model_aliases=MappingProxyType(aliases),

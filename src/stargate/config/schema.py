@@ -113,6 +113,7 @@ class GeneralSettings(_Section):
     admin_port: Port | None = None
     redis_url: NonEmpty | None = None
     redis_failure_policy: Literal["closed", "open"] | None = None
+    counter_allotments: bool | None = None
     budget_timezone: NonEmpty | None = None
     reservation_lease_seconds: Annotated[int, Field(ge=1, le=86_400)] | None = None
     # The spend ledger (stargate.telemetry.ledger_settings reads these).

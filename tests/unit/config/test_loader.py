@@ -195,8 +195,8 @@ def test_an_unknown_key_with_no_close_match_lists_what_is_read(tmp_path: Path) -
     message = error_of(tmp_path, "general_settings:\n  colour: blue\n")
     assert "general_settings.colour: unknown key 'colour': neither Stargate nor LiteLLM" in message
     assert (
-        "admin_host, admin_port, allow_requests_on_db_unavailable, budget_timezone, database_url, "
-        "host, master_key" in message
+        "admin_host, admin_port, allow_requests_on_db_unavailable, budget_timezone, "
+        "counter_allotments, database_url, host, master_key" in message
     )
 
 

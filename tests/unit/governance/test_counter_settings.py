@@ -20,6 +20,7 @@ def test_without_settings_counters_are_in_process_fail_closed_in_utc(tmp_path: P
     config = load(tmp_path, "")
     assert config.redis_url is None
     assert config.redis_failure_policy == "closed"
+    assert config.counter_allotments is True
     assert config.budget_timezone == "UTC"
     assert config.warnings == ()
 
@@ -30,10 +31,12 @@ def test_file_settings_are_read(tmp_path: Path) -> None:
         "general_settings:\n"
         "  redis_url: redis://cache:6379/2\n"
         "  redis_failure_policy: open\n"
+        "  counter_allotments: false\n"
         "  budget_timezone: Europe/Berlin\n",
     )
     assert config.redis_url == "redis://cache:6379/2"
     assert config.redis_failure_policy == "open"
+    assert config.counter_allotments is False
     assert config.budget_timezone == "Europe/Berlin"
 
 
@@ -67,6 +70,7 @@ def test_litellm_timezone_is_used_and_budget_timezone_wins(tmp_path: Path) -> No
         ),
         ("litellm_settings:\n  timezone: CEST+2\n", "litellm_settings.timezone"),
         ("general_settings:\n  redis_failure_policy: sometimes\n", "redis_failure_policy"),
+        ("general_settings:\n  counter_allotments: maybe\n", "counter_allotments"),
     ],
 )
 def test_bad_values_are_refused_with_their_path(tmp_path: Path, text: str, where: str) -> None:
