@@ -20,6 +20,7 @@ __all__ = [
     "AdmitsInPlace",
     "CounterStore",
     "FailurePolicy",
+    "SettlesHere",
     "SettlesInPlace",
 ]
 
@@ -79,6 +80,19 @@ class SettlesInPlace(Protocol):
 
     def settle_in_place(self, request_id: str, actual_micro: MicroUSD, actual_tokens: int) -> bool:
         """:meth:`CounterStore.settle`, without awaiting."""
+        ...
+
+
+@runtime_checkable
+class SettlesHere(Protocol):
+    """A shared counter store that admitted some requests in this process (from an allotment)
+    may settle those as one synchronous step; the others go through :meth:`CounterStore.settle`."""
+
+    def settle_here(
+        self, request_id: str, actual_micro: MicroUSD, actual_tokens: int
+    ) -> bool | None:
+        """:meth:`CounterStore.settle` for a request this process holds; ``None`` for any other
+        (nothing done)."""
         ...
 
 

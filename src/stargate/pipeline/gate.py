@@ -31,7 +31,12 @@ from stargate.governance.admission import (
     Refused,
     lowered_max_tokens,
 )
-from stargate.governance.counters import AdmitsInPlace, CounterStore, SettlesInPlace
+from stargate.governance.counters import (
+    AdmitsInPlace,
+    CounterStore,
+    SettlesHere,
+    SettlesInPlace,
+)
 from stargate.governance.plans import Plan, PlanCache
 from stargate.governance.policy import authorize
 from stargate.governance.pricing import Pricing
@@ -81,6 +86,8 @@ class Gate:
         # A store in this process settles in one synchronous step: nothing to shield.
         self._settle_in_place = counters if isinstance(counters, SettlesInPlace) else None
         self._admit_in_place = counters if isinstance(counters, AdmitsInPlace) else None
+        # A shared store settles what this process admitted from an allotment in one step too.
+        self._settle_here = counters if isinstance(counters, SettlesHere) else None
         self._clock = clock
         self._groups_of = access_groups_of
         self._lease = lease_seconds
@@ -189,6 +196,10 @@ class Gate:
         try:
             if self._settle_in_place is not None:  # one synchronous step: nothing can cancel it
                 self._settle_in_place.settle_in_place(rid, cost, tokens)
+            elif self._settle_here is not None and (
+                self._settle_here.settle_here(rid, cost, tokens) is not None
+            ):
+                pass  # settled in this process, in one step
             elif nothing:
                 await asyncio.shield(self._counters.release(rid))
             else:

@@ -291,13 +291,23 @@ class AllottedCounters(RedisCounters):
             await asyncio.gather(*map(self._return, holding))
 
     async def settle(self, request_id: str, actual_micro: MicroUSD, actual_tokens: int) -> bool:
+        settled = self.settle_here(request_id, actual_micro, actual_tokens)
+        if settled is not None:
+            return settled
+        self._in_redis.discard(request_id)
+        return await super().settle(request_id, actual_micro, actual_tokens)
+
+    def settle_here(
+        self, request_id: str, actual_micro: MicroUSD, actual_tokens: int
+    ) -> bool | None:
+        """Settle a request admitted from an allotment not yet given back; ``None`` for any other
+        (Redis holds it)."""
         if actual_micro < 0 or actual_tokens < 0:
             raise ValueError("a settlement cannot be negative")
         owner = self._owner.get(request_id)
-        if owner is not None:
-            return owner.settle(request_id, actual_micro, actual_tokens)
-        self._in_redis.discard(request_id)
-        return await super().settle(request_id, actual_micro, actual_tokens)
+        if owner is None:
+            return None
+        return owner.settle(request_id, actual_micro, actual_tokens)
 
     async def aclose(self) -> None:
         """Give every allotment back, then close the connection."""

@@ -6,11 +6,13 @@ settlement still runs when the request is cancelled."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -24,6 +26,7 @@ from stargate.governance.durations import parse_window
 from stargate.governance.keys import generate_key, hash_key
 from stargate.governance.policy import BudgetWindow, Limits
 from stargate.pipeline import Gate, Principal, PrincipalDirectory, Ticket
+from stargate.store.counters_allotments import DEMAND, AllottedCounters
 from stargate.store.counters_memory import MemoryCounters
 from stargate.store.counters_redis import RedisCounters
 from stargate.store.database import Database, open_database
@@ -244,12 +247,13 @@ async def test_concurrent_admissions_never_overspend_in_process() -> None:
     await _never_overspend(MemoryCounters(clock=clock), clock)
 
 
-@pytest.mark.redis
-async def test_concurrent_admissions_never_overspend_on_redis() -> None:
+@contextlib.asynccontextmanager
+async def redis_counters(kind: type[RedisCounters], **options: Any) -> AsyncIterator[RedisCounters]:
+    """Counters of ``kind`` on the test Redis, under a prefix of their own deleted after."""
     url, prefix = require_redis(), f"test-{uuid.uuid4().hex[:12]}"
-    counters = RedisCounters(url, prefix)
+    counters = kind(url, prefix, **options)
     try:
-        await _never_overspend(counters, Clock(datetime.now(UTC)))
+        yield counters
     finally:
         await counters.aclose()
         client = redis.Redis.from_url(url)
@@ -259,6 +263,30 @@ async def test_concurrent_admissions_never_overspend_on_redis() -> None:
                 client.delete(*found)
         finally:
             client.close()
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("kind", [RedisCounters, AllottedCounters])
+async def test_concurrent_admissions_never_overspend_on_redis(kind: type[RedisCounters]) -> None:
+    async with redis_counters(kind) as counters:
+        await _never_overspend(counters, Clock(datetime.now(UTC)))
+
+
+@pytest.mark.redis
+async def test_what_an_allotment_admitted_is_settled_without_a_round_trip() -> None:
+    calls: list[str] = []
+    async with redis_counters(AllottedCounters, observe=lambda op, _: calls.append(op)) as counters:
+        clock = Clock(datetime.now(UTC))
+        g = gate(counters, clock)
+        limits = Limits(budgets=(BudgetWindow(10**9, parse_window("1d")),))
+        p = Principal("key", "h", "a", scopes=((f"key:{uuid.uuid4().hex}", limits),))
+        for i in range(40):
+            ticket = await admit(g, p, f"r{i}")
+            await g.settle(ticket, Usage(input_tokens=100, output_tokens=10), DEPLOYMENT)
+    # The first requests one by one; the rest from allotments (each sized for twice the
+    # admissions seen in the last second), every one given back.
+    assert calls.count("admit") == calls.count("settle") == DEMAND - 1
+    assert 1 <= calls.count("allot") == calls.count("return") <= 3
 
 
 class SlowCounters:
