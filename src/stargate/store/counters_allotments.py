@@ -105,13 +105,18 @@ class _Used:
 
 class Allotment:
     """One allotment's bookkeeping in this process (no I/O): what is left of it, the requests
-    admitted from it, and what Redis answered when it was granted (for the headers)."""
+    admitted from it, and what Redis answered when it was granted (for the headers).
+
+    It keeps what it needs of its plan's checks, not the checks: they keep their plan's
+    allotments (in their memo), and a cycle would wait for the collector, which the gateway runs
+    rarely (``GC_THRESHOLDS``), with every request the allotment admitted."""
 
     def __init__(
         self,
         ident: str,
         checks: ScopeChecks,
         granted: Tally,
+        lists: tuple[bytes | str | int, ...],
         *,
         requests: int,
         slots: int | None,
@@ -122,7 +127,8 @@ class Allotment:
         """``slots``: the parallel slots it holds (``None``: no scope limits them);
         ``closes_at``: the epoch second (of the requests' clock) from which it admits no more."""
         self.ident = ident
-        self.checks = checks
+        self.scopes = checks.scopes
+        self.lists = lists  # the JSON lists of its keys and scopes that the return script takes
         self.requests = requests
         self.slots = 1 if slots is None else slots
         self.micro = micro
@@ -285,7 +291,7 @@ class AllottedCounters(RedisCounters):
             # the request needs: they go back, and it is asked again (so that one replica's
             # refusals stay exact).
             scope = cast(Refused, exact).scope
-            holding = [a for a in self._open if scope in a.checks.scopes]
+            holding = [a for a in self._open if scope in a.scopes]
             if not holding:
                 return exact
             await asyncio.gather(*map(self._return, holding))
@@ -388,10 +394,12 @@ class AllottedCounters(RedisCounters):
             return None
         if reply[0] != "ok":
             return None
+        checks = request.scope_checks
         return Allotment(
             ident,
-            request.scope_checks,
+            checks,
             _tally(reply[1], reply[2]),
+            (*self._checks_args(checks)[:3], *_limited(checks)),
             requests=requests,
             slots=slots,
             micro=micro,
@@ -422,6 +430,7 @@ class AllottedCounters(RedisCounters):
         allotment.open = False
         if allotment.lapse is not None:
             allotment.lapse.cancel()
+            allotment.lapse = None  # the timer's arguments hold the allotment: no cycle left
         if allotment not in self._open:
             return
         self._open.discard(allotment)
@@ -431,6 +440,7 @@ class AllottedCounters(RedisCounters):
             del owner[rid]
             if not used.finished:
                 in_redis.add(rid)
+        allotment.used = {}  # in Redis from here on
         try:
             call = self._wire.command("EVAL", self._return_body, 0, self._prefix, *args)
             await self._timed("return", call)
@@ -443,10 +453,7 @@ class AllottedCounters(RedisCounters):
             )
 
     def _return_args(self, allotment: Allotment) -> tuple[str | bytes | int, ...]:
-        checks = allotment.checks
         now = _ms(self._clock())
-        lists = self._checks_args(checks)[:3]
-        rpm, par = _limited(checks)
         args: list[str | bytes | int] = [
             allotment.ident,
             now,
@@ -455,9 +462,7 @@ class AllottedCounters(RedisCounters):
             allotment.spent,
             allotment.requests,
             allotment.slots,
-            *lists,
-            rpm,
-            par,
+            *allotment.lists,
             len(allotment.used),
         ]
         for rid, used in allotment.used.items():
