@@ -37,8 +37,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Coroutine
 from math import inf
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import orjson
 
@@ -75,6 +76,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 ALLOT_SECONDS = 1.0  # an allotment admits for at most this long, then it is given back
 # What it holds in Redis lasts this long if it is never given back (a killed replica), or the
@@ -131,8 +133,6 @@ class Allotment:
         self.lists = lists  # the JSON lists of its keys and scopes that the return script takes
         self.requests = requests
         self.slots = 1 if slots is None else slots
-        self.micro = micro
-        self.tokens = tokens
         self.closes_at = closes_at
         self.open = True
         self.lapse: asyncio.TimerHandle | None = None  # gives it back when its time is up
@@ -268,7 +268,7 @@ class AllottedCounters(RedisCounters):
             # The current allotment did not cover the request: it goes back, and a busy plan
             # asks for the next in the same round trip.
             busy = demand >= DEMAND and now >= plan.pause_until
-            size = _size(request, plan) if busy else None
+            size = _size(request, plan.last, demand) if busy else None
             if size is not None or current is not None:
                 granting = self._grant(plan, request, size)
         if granting is not None:
@@ -339,10 +339,13 @@ class AllottedCounters(RedisCounters):
         if size is not None:
             calls.append(self._ask(request, *size))
         pause = request.now.timestamp() + ALLOT_SECONDS
-        task = asyncio.get_running_loop().create_task(
-            self._granted(plan, calls, pause if size is not None else None)
-        )
+        task = self._spawn(self._granted(plan, calls, pause if size is not None else None))
         plan.granting = task
+        return task
+
+    def _spawn(self, call: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
+        """``call`` as a task that :meth:`aclose` waits for."""
+        task = asyncio.get_running_loop().create_task(call)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -375,6 +378,8 @@ class AllottedCounters(RedisCounters):
         micro, tokens = requests * request.reserve_micro, requests * request.reserve_tokens
         now = request.now.timestamp()
         now_ms = int(now * 1000)
+        checks = request.scope_checks
+        plain = self._checks_args(checks)
         args = (
             ident,
             now_ms,
@@ -385,7 +390,7 @@ class AllottedCounters(RedisCounters):
             RECORD_GRACE_SECONDS,
             requests,
             1 if slots is None else slots,
-            *self._checks_args(request.scope_checks),
+            *plain,
         )
         try:
             reply = await self._evalsha("allot", self._admit_script, self._prefix, *args)
@@ -394,12 +399,11 @@ class AllottedCounters(RedisCounters):
             return None
         if reply[0] != "ok":
             return None
-        checks = request.scope_checks
         return Allotment(
             ident,
             checks,
             _tally(reply[1], reply[2]),
-            (*self._checks_args(checks)[:3], *_limited(checks)),
+            (*plain[:3], *_limited(checks)),
             requests=requests,
             slots=slots,
             micro=micro,
@@ -413,9 +417,7 @@ class AllottedCounters(RedisCounters):
             plan.current = None
         if allotment.open:
             allotment.open = False
-            task = asyncio.get_running_loop().create_task(self._return(allotment))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._return(allotment))
 
     async def _return_lapsed(self, now: float) -> None:
         """Give back every allotment whose time is up by the requests' clock (the timers that
@@ -488,14 +490,16 @@ def _limited(checks: ScopeChecks) -> tuple[bytes, bytes]:
     return cast(tuple[bytes, bytes], known)
 
 
-def _size(request: AdmissionRequest, plan: _Plan) -> tuple[int, int | None] | None:
-    """How many requests like ``request`` to ask an allotment for, and how many parallel slots
-    (``None``: no scope limits them); ``None`` when fewer than :data:`MIN_REQUESTS` fit in a
-    :data:`SHARE` of what the plan's limits had left at its latest admission."""
-    last = plan.last
+def _size(
+    request: AdmissionRequest, last: Admitted | None, demand: int
+) -> tuple[int, int | None] | None:
+    """How many requests like ``request`` to ask an allotment for (twice the plan's ``demand``,
+    its admissions in the last second), and how many parallel slots (``None``: no scope limits
+    them); ``None`` when fewer than :data:`MIN_REQUESTS` fit in a :data:`SHARE` of what the
+    plan's limits had left at its latest admission (``last``)."""
     if last is None:
         return None
-    wanted = min(MAX_REQUESTS, 2 * max(plan.seen, plan.was))
+    wanted = min(MAX_REQUESTS, 2 * demand)
     for budget in last.budgets:
         if request.reserve_micro:
             wanted = min(wanted, budget.headroom_micro // SHARE // request.reserve_micro)
