@@ -25,3 +25,14 @@ def require_redis() -> str:
             pytest.fail(reason)
         pytest.skip(reason)
     return REDIS_URL
+
+
+def forget_prefix(prefix: str, url: str = REDIS_URL) -> None:
+    """Delete every key of counters made under ``prefix`` (their keys start ``{prefix}:``)."""
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{{{prefix}}}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

@@ -20,7 +20,7 @@ import pytest
 import redis
 from tests.integration.test_counters_contract import Clock
 from tests.integration.test_counters_redis import Proxy
-from tests.redis_service import require_redis
+from tests.redis_service import forget_prefix, require_redis
 
 from stargate.errors import ServiceUnavailable
 from stargate.governance.admission import (
@@ -58,14 +58,12 @@ def client(redis_url: str) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
-def prefixes(client: redis.Redis) -> Iterator[list[str]]:
+def prefixes(redis_url: str) -> Iterator[list[str]]:
     """Fresh key prefixes (``prefixes.append`` is not needed: use :func:`new_prefix`)."""
     names: list[str] = []
     yield names
     for name in names:
-        keys = list(client.scan_iter(match=f"{{{name}}}:*", count=1000))
-        if keys:
-            client.delete(*keys)
+        forget_prefix(name, redis_url)
 
 
 def new_prefix(prefixes: list[str]) -> str:

@@ -23,8 +23,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
-import redis
-from tests.redis_service import require_redis
+from tests.redis_service import forget_prefix, require_redis
 
 from stargate.core.money import MicroUSD
 from stargate.governance.admission import (
@@ -172,13 +171,7 @@ async def counters(request: pytest.FixtureRequest, clock: Clock) -> AsyncIterato
         yield store_r
     finally:
         await store_r.aclose()
-        client = redis.Redis.from_url(url)
-        try:
-            keys = list(client.scan_iter(match=f"{{{prefix}}}:*", count=1000))
-            if keys:
-                client.delete(*keys)
-        finally:
-            client.close()
+        forget_prefix(prefix, url)
 
 
 def admission(

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import hiredis
 import pytest
 import redis
-from tests.redis_service import require_redis
+from tests.redis_service import forget_prefix, require_redis
 
 from stargate.errors import InternalError, ServiceUnavailable
 from stargate.governance.admission import (
@@ -56,13 +56,7 @@ def redis_url() -> str:
 def prefix(redis_url: str) -> Iterator[str]:
     name = f"test-{uuid.uuid4().hex[:12]}"
     yield name
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=f"{{{name}}}:*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    forget_prefix(name, redis_url)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from stargate.config.deployment import Deployment, ModelInfo
 from stargate.core import Usage
@@ -34,7 +33,7 @@ from stargate.store.keys import KeyRecord, KeyRepository
 from stargate.store.migrate import upgrade_database
 from stargate.store.teams import MemberRecord, TeamRecord, TeamRepository
 from stargate.store.users import UserRecord, UserRepository
-from tests.redis_service import require_redis
+from tests.redis_service import forget_prefix, require_redis
 
 NOW = datetime(2026, 11, 22, 23, 58, tzinfo=UTC)
 PRICED = ModelInfo(
@@ -256,13 +255,7 @@ async def redis_counters(kind: type[RedisCounters], **options: Any) -> AsyncIter
         yield counters
     finally:
         await counters.aclose()
-        client = redis.Redis.from_url(url)
-        try:
-            found = list(client.scan_iter(match=f"{{{prefix}}}:*", count=1000))
-            if found:
-                client.delete(*found)
-        finally:
-            client.close()
+        forget_prefix(prefix, url)
 
 
 @pytest.mark.redis
